@@ -1,0 +1,194 @@
+#include "lexicon_util.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "aftercare/protocol.h"
+#include "aftercare/text.h"
+
+namespace aftercare::checks_internal {
+
+void LexiconErrors::Add(std::string where, std::string message) {
+  messages_.push_back(where.empty() ? std::move(message) : where + ": " + message);
+}
+
+Error LexiconErrors::ToError() const {
+  std::string text = origin_ + ": " + (messages_.empty() ? std::string("invalid") : messages_.front());
+  if (messages_.size() > 1) {
+    text += " (and " + std::to_string(messages_.size() - 1) + " more problem" + (messages_.size() > 2 ? "s" : "") + ")";
+  }
+  return MakeError(std::move(text));
+}
+
+void TableReader::CheckKeys(std::initializer_list<std::string_view> known) {
+  for (const auto& [key, node] : table_) {
+    if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+      Error("unknown key '" + std::string(key.str()) + "' (known: " +
+            JoinOr(std::vector<std::string>(known.begin(), known.end())) + ")");
+    }
+  }
+}
+
+std::string TableReader::String(std::string_view key, bool required) {
+  const toml::node* node = table_.get(key);
+  if (node == nullptr) {
+    if (required) Error("missing '" + std::string(key) + "'");
+    return {};
+  }
+  if (!node->is_string()) {
+    Error("'" + std::string(key) + "' must be a string");
+    return {};
+  }
+  std::string value = node->as_string()->get();
+  if (required && value.empty()) Error("'" + std::string(key) + "' must not be empty");
+  return value;
+}
+
+std::vector<std::string> TableReader::Strings(std::string_view key) {
+  std::vector<std::string> out;
+  const toml::node* node = table_.get(key);
+  if (node == nullptr) return out;
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    Error("'" + std::string(key) + "' must be an array of strings");
+    return out;
+  }
+  for (const toml::node& item : *array) {
+    if (!item.is_string()) {
+      Error("'" + std::string(key) + "' must hold only strings");
+      continue;
+    }
+    out.push_back(item.as_string()->get());
+  }
+  return out;
+}
+
+bool TableReader::Bool(std::string_view key, bool fallback) {
+  const toml::node* node = table_.get(key);
+  if (node == nullptr) return fallback;
+  if (!node->is_boolean()) {
+    Error("'" + std::string(key) + "' must be true or false");
+    return fallback;
+  }
+  return node->as_boolean()->get();
+}
+
+Result<bool> ReadLexicon(std::string_view toml_text, std::string_view origin,
+                         const std::function<void(const toml::table&, LexiconErrors*)>& read) {
+  LexiconErrors errors{std::string(origin)};
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return MakeError(std::string(origin) + ": line " + std::to_string(where.line) + ": " +
+                     std::string(e.description()));
+  }
+  const toml::node* version = root.get("format_version");
+  if (version == nullptr || !version->is_integer()) {
+    errors.Add("", "missing 'format_version' (this build reads format_version = 1)");
+    return errors.ToError();
+  }
+  if (version->as_integer()->get() != 1) {
+    errors.Add("", "format_version " + std::to_string(version->as_integer()->get()) +
+                       " is not supported (this build reads format_version = 1)");
+    return errors.ToError();
+  }
+  read(root, &errors);
+  if (!errors.empty()) return errors.ToError();
+  return true;
+}
+
+void ForEachTable(const toml::table& root, std::string_view key, LexiconErrors* errors,
+                  const std::function<void(const toml::table&, std::string where)>& visit) {
+  const toml::node* node = root.get(key);
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    errors->Add(std::string(key), "must be an array of tables ([[" + std::string(key) + "]])");
+    return;
+  }
+  std::size_t i = 0;
+  for (const toml::node& item : *array) {
+    std::string where = std::string(key) + "[" + std::to_string(i++) + "]";
+    if (const toml::table* table = item.as_table()) {
+      visit(*table, where);
+    } else {
+      errors->Add(where, "must be a table");
+    }
+  }
+}
+
+std::string Singular(std::string_view word) {
+  if (word.size() > 3 && word.back() == 's') {
+    std::string_view ending = word.substr(word.size() - 2);
+    if (ending != "ss" && ending != "us" && ending != "is" && ending != "os") {
+      return std::string(word.substr(0, word.size() - 1));
+    }
+  }
+  return std::string(word);
+}
+
+bool IsNumber(std::string_view word) {
+  return !word.empty() && std::all_of(word.begin(), word.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+std::vector<std::string> Words(std::string_view text) {
+  std::string normalized = NormalizeWords(text);
+  std::vector<std::string> words;
+  std::string current;
+  auto flush = [&] {
+    if (!current.empty()) words.push_back(std::move(current));
+    current.clear();
+  };
+  for (std::size_t i = 0; i < normalized.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(normalized[i]);
+    if (c == ' ') {
+      flush();
+      continue;
+    }
+    if (!current.empty()) {
+      bool was_digit = std::isdigit(static_cast<unsigned char>(current.back())) != 0;
+      bool is_digit = std::isdigit(c) != 0;
+      if (was_digit != is_digit) flush();
+    }
+    current.push_back(static_cast<char>(c));
+  }
+  flush();
+  return words;
+}
+
+std::vector<std::string> Key(std::string_view text, const std::vector<std::string>& drop) {
+  std::vector<std::string> out;
+  for (const std::string& word : Words(text)) {
+    std::string singular = Singular(word);
+    if (std::find(drop.begin(), drop.end(), singular) != drop.end()) continue;
+    if (std::find(drop.begin(), drop.end(), word) != drop.end()) continue;
+    out.push_back(std::move(singular));
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& words, std::string_view separator) {
+  std::string out;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += separator;
+    out += words[i];
+  }
+  return out;
+}
+
+std::size_t FindPhrase(const std::vector<std::string>& words, const std::vector<std::string>& phrase,
+                       std::size_t from) {
+  if (phrase.empty() || phrase.size() > words.size()) return std::string::npos;
+  for (std::size_t i = from; i + phrase.size() <= words.size(); ++i) {
+    if (std::equal(phrase.begin(), phrase.end(), words.begin() + static_cast<std::ptrdiff_t>(i))) return i;
+  }
+  return std::string::npos;
+}
+
+void AddUnique(std::vector<std::string>* list, const std::string& item) {
+  if (std::find(list->begin(), list->end(), item) == list->end()) list->push_back(item);
+}
+
+}  // namespace aftercare::checks_internal
