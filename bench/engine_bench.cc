@@ -1,0 +1,70 @@
+// Engine benchmarks. Flags are Google Benchmark's (--benchmark_filter, --benchmark_repetitions ...).
+// Build with `make bench` (Release); numbers from a build with assertions on are not worth recording.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "aftercare/engine.h"
+
+namespace aftercare {
+namespace {
+
+Plan CitPlan() {
+  Procedure procedure;
+  procedure.zone = FindZone("America/New_York").value();
+  procedure.end = ParseTime("2026-11-28T14:00", procedure.zone).value();
+  procedure.areas = {"face", "periorbital"};
+  return Plan::Compile(BuiltinProtocol(), procedure).value();
+}
+
+// Random instants over the first 30 days, drawn once so every run asks the same questions.
+std::vector<Instant> Instants(const Plan& plan, std::size_t n) {
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<long> seconds(0, 30L * 24 * 3600);
+  std::vector<Instant> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(plan.procedure().end + std::chrono::seconds(seconds(rng)));
+  return out;
+}
+
+// Status of all 14 activities at a random instant.
+void BM_StatusAllActivities(benchmark::State& state) {
+  Plan plan = CitPlan();
+  auto instants = Instants(plan, 4096);
+  std::vector<Answer> answers;
+  answers.reserve(plan.Timelines().size());
+  std::size_t i = 0;
+  for (auto _ : state) {
+    plan.StatusInto(instants[i++ & 4095], &answers);
+    benchmark::DoNotOptimize(answers.data());
+  }
+}
+BENCHMARK(BM_StatusAllActivities);
+
+// One `can` by activity id.
+void BM_CanOneActivity(benchmark::State& state) {
+  Plan plan = CitPlan();
+  auto instants = Instants(plan, 4096);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto answer = plan.Can("makeup", instants[i++ & 4095]);
+    benchmark::DoNotOptimize(answer);
+  }
+}
+BENCHMARK(BM_CanOneActivity);
+
+// Compiling a procedure into its timelines (what a server does per patient, once).
+void BM_CompilePlan(benchmark::State& state) {
+  Procedure procedure;
+  procedure.zone = FindZone("America/New_York").value();
+  procedure.end = ParseTime("2026-11-28T14:00", procedure.zone).value();
+  procedure.areas = {"face"};
+  for (auto _ : state) {
+    auto plan = Plan::Compile(BuiltinProtocol(), procedure);
+    benchmark::DoNotOptimize(plan);
+  }
+}
+BENCHMARK(BM_CompilePlan);
+
+}  // namespace
+}  // namespace aftercare
