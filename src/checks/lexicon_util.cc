@@ -134,11 +134,21 @@ bool IsNumber(std::string_view word) {
 }
 
 std::vector<std::string> Words(std::string_view text) {
-  std::string normalized = NormalizeWords(text);
+  // Typographic quotes are apostrophes ("I’m" -> "im"); en and em dashes separate words.
+  std::string plain(text);
+  for (const auto& [from, to] : {std::pair<std::string_view, std::string_view>{"\xE2\x80\x99", ""},
+                                 {"\xE2\x80\x98", ""}, {"\xE2\x80\x93", " "}, {"\xE2\x80\x94", " "}}) {
+    std::size_t at = 0;
+    while ((at = plain.find(from, at)) != std::string::npos) plain.replace(at, from.size(), to);
+  }
+  std::string normalized = NormalizeWords(plain);
   std::vector<std::string> words;
   std::string current;
+  // A word needs an ASCII letter or digit: a dash or quote mark in UTF-8 ("—", "’") is not one.
   auto flush = [&] {
-    if (!current.empty()) words.push_back(std::move(current));
+    if (std::any_of(current.begin(), current.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
+      words.push_back(std::move(current));
+    }
     current.clear();
   };
   for (std::size_t i = 0; i < normalized.size(); ++i) {
