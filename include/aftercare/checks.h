@@ -159,7 +159,8 @@ class IngredientLexicon {
   const SkinCategory* FindCategory(std::string_view id) const;
   // The entry for one printed ingredient name (case, punctuation and plurals ignored); nullptr if none.
   const SkinIngredient* Find(std::string_view name) const;
-  // True if the name contains one of the suspicious words ("acid", "salicyl", ...).
+  // True if a word of the name starts with a suspicious word ("salicyl" -> "salicylate"; words of 3 letters or
+  // fewer, like "aha", must be the whole word).
   bool LooksLikeAcidOrExfoliant(std::string_view name) const;
 
  private:

@@ -21,7 +21,13 @@ std::string Trim(std::string_view text) {
   std::size_t begin = text.find_first_not_of(" \t\r\n.:*)");
   if (begin == std::string_view::npos) return {};
   std::size_t end = text.find_last_not_of(" \t\r\n.:*(");
-  return std::string(text.substr(begin, end - begin + 1));
+  std::string out;
+  for (char c : text.substr(begin, end - begin + 1)) {
+    bool space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (space && !out.empty() && out.back() == ' ') continue;
+    out.push_back(space ? ' ' : c);
+  }
+  return out;
 }
 
 std::string Lower(std::string_view text) {
@@ -103,8 +109,9 @@ std::vector<std::string> NamesOf(const std::string& printed) {
   for (const std::string& part : parts_inside) {
     for (const std::string& piece : SplitList(part, ',')) add_with_slashes(piece);
   }
-  // The whole, parentheses read as words: "Citrus Aurantium Dulcis (Orange) Peel Oil".
-  if (!parts_inside.empty()) {
+  // The whole, parentheses read as words, when they sit inside the name: "Citrus Aurantium Dulcis (Orange) Peel Oil".
+  std::size_t close = printed.find_last_of(")]");
+  if (!parts_inside.empty() && close != std::string::npos && !Trim(printed.substr(close + 1)).empty()) {
     std::string whole = printed;
     std::replace_if(whole.begin(), whole.end(), [](char c) { return c == '(' || c == ')' || c == '[' || c == ']'; }, ' ');
     add(whole);
@@ -287,7 +294,8 @@ const SkinIngredient* IngredientLexicon::Find(std::string_view name) const {
 bool IngredientLexicon::LooksLikeAcidOrExfoliant(std::string_view name) const {
   for (const std::string& word : checks_internal::Words(name)) {
     for (const std::string& suspicious : suspicious_words_) {
-      if (word.rfind(suspicious, 0) == 0) return true;
+      // Short words ("aha") match whole words only; longer ones the start of a word ("salicyl" -> "salicylate").
+      if (suspicious.size() <= 3 ? word == suspicious : word.rfind(suspicious, 0) == 0) return true;
     }
   }
   return false;
