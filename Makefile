@@ -2,6 +2,8 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 15
 
 .PHONY: all deps build run test test-sanitize bench fuzz clean
 
@@ -20,6 +22,7 @@ run: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	@$(MAKE) --no-print-directory test-sanitize
+	@scripts/fuzz $(FUZZ_SMOKE_SECONDS)
 
 # The unit and CLI tests (label `unit`) again under AddressSanitizer + UndefinedBehaviorSanitizer; any report fails.
 test-sanitize: deps
@@ -32,6 +35,10 @@ bench: deps
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build build-bench -j$(JOBS) --target aftercare_bench
 	@build-bench/bench/aftercare_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+# Long fuzzing runs (FUZZ_SECONDS per target).
+fuzz: deps
+	@scripts/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build build-*
