@@ -9,6 +9,7 @@
 #define AFTERCARE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -18,6 +19,10 @@
 
 #include "aftercare/result.h"
 #include "aftercare/time.h"
+
+namespace soci {
+class session;
+}
 
 namespace aftercare {
 
@@ -113,6 +118,12 @@ struct AuditEntry {
   Instant at;
 };
 
+// Work another module adds to a store transaction (the notify outbox keeps its tables in this database): it runs on
+// the transaction's session; a soci_error it throws rolls the whole transaction back and becomes StoreUnavailable.
+using StoreWork = std::function<void(soci::session& sql)>;
+// The same, run inside RegisterProcedure after the procedure is written, with the new record.
+using RegistrationWork = std::function<void(soci::session& sql, const ProcedureRecord& procedure)>;
+
 class Store {
  public:
   // Opens "sqlite:PATH" (the directory is created), "postgresql://..." or "postgresql:<libpq key=value string>",
@@ -138,9 +149,10 @@ class Store {
 
   // Registers a procedure for a patient reference of the clinic (the patient is created on first use, display
   // name and contact updated when given) and issues its private patient token.
-  // Errors: `follows` is not a procedure of the same clinic.
+  // Errors: `follows` is not a procedure of the same clinic. `also` (if given) runs in the same transaction, e.g.
+  // notify's EnqueueReminders, so the procedure and its reminders are written together or not at all.
   virtual Result<RegisteredProcedure> RegisterProcedure(Id clinic_id, Id staff_id, const NewProcedure& procedure,
-                                                        Instant now) = 0;
+                                                        Instant now, const RegistrationWork& also = {}) = 0;
   // A procedure of the clinic; nullopt if none or another clinic's.
   virtual std::optional<ProcedureRecord> FindProcedure(Id clinic_id, Id procedure_id) = 0;
   // The procedure a patient token reaches; nullopt for an unknown token.
@@ -153,6 +165,9 @@ class Store {
 
   virtual void AddSymptomReport(const SymptomReport& report) = 0;
   virtual std::vector<SymptomReport> SymptomReports(Id procedure_id) = 0;
+
+  // Runs `work` in one transaction on one of the store's sessions and commits it. Throws StoreUnavailable.
+  virtual void Transact(const StoreWork& work) = 0;
 
   virtual void Audit(const AuditEntry& entry) = 0;
   virtual std::vector<AuditEntry> AuditLog(Id clinic_id, int limit) = 0;

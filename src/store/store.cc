@@ -56,6 +56,26 @@ const std::vector<Migration>& Migrations() {
            "actor VARCHAR(100) NOT NULL, action VARCHAR(100) NOT NULL, object VARCHAR(100) NOT NULL)",
            "CREATE INDEX audit_by_clinic ON audit_log (clinic_id, at)",
        }},
+      // The notify outbox (src/notify): one row per reminder and channel, written with its procedure; the
+      // dispatcher claims due rows with a lease, sends them and records the outcome.
+      {2,
+       {
+           "CREATE TABLE notify_outbox (id BIGINT PRIMARY KEY, event_id VARCHAR(200) NOT NULL, "
+           "channel VARCHAR(20) NOT NULL, clinic_id BIGINT NOT NULL REFERENCES clinic(id), "
+           "procedure_id BIGINT NOT NULL REFERENCES procedure_record(id), patient_id BIGINT NOT NULL, "
+           "kind VARCHAR(100) NOT NULL, due_at BIGINT NOT NULL, recipient VARCHAR(320) NOT NULL, "
+           "subject VARCHAR(500) NOT NULL, body TEXT NOT NULL, payload TEXT NOT NULL, "
+           "unsubscribe_url VARCHAR(1000) NOT NULL, state VARCHAR(20) NOT NULL, attempts BIGINT NOT NULL, "
+           "next_attempt_at BIGINT NOT NULL, lease_owner VARCHAR(100), claim VARCHAR(100), lease_until BIGINT, "
+           "last_error VARCHAR(1000) NOT NULL, sent_at BIGINT, created_at BIGINT NOT NULL, "
+           "UNIQUE (event_id, channel))",
+           "CREATE INDEX notify_outbox_due ON notify_outbox (state, next_attempt_at)",
+           "CREATE INDEX notify_outbox_by_procedure ON notify_outbox (procedure_id)",
+           "CREATE INDEX notify_outbox_by_claim ON notify_outbox (claim)",
+           "CREATE TABLE notify_unsubscribe (token_hash CHAR(64) PRIMARY KEY, "
+           "patient_id BIGINT NOT NULL REFERENCES patient(id), created_at BIGINT NOT NULL)",
+           "CREATE TABLE notify_optout (patient_id BIGINT PRIMARY KEY REFERENCES patient(id), at BIGINT NOT NULL)",
+       }},
   };
   return kMigrations;
 }
@@ -352,8 +372,8 @@ class SociStore final : public Store {
     return token;
   }
 
-  Result<RegisteredProcedure> RegisterProcedure(Id clinic_id, Id staff_id, const NewProcedure& p,
-                                                Instant now) override {
+  Result<RegisteredProcedure> RegisterProcedure(Id clinic_id, Id staff_id, const NewProcedure& p, Instant now,
+                                                const RegistrationWork& also) override {
     return Guard([&]() -> Result<RegisteredProcedure> {
       auto sql = pool_->Acquire();
       soci::transaction tx(*sql);
@@ -410,6 +430,7 @@ class SociStore final : public Store {
                                    p.follows ? "procedure.follow_up" : "procedure.register",
                                    "procedure:" + std::to_string(id), now});
       auto record = SelectProcedure(*sql, "p.id = :k1 AND p.clinic_id = :k2", id, clinic);
+      if (also) also(*sql, *record);
       tx.commit();
       out.procedure = std::move(*record);
       return out;
@@ -530,6 +551,16 @@ class SociStore final : public Store {
       st.execute();
       while (st.fetch()) out.push_back(SymptomReport{procedure_id, FromSeconds(at), words, assessment, answer});
       return out;
+    });
+  }
+
+  void Transact(const StoreWork& work) override {
+    Guard([&] {
+      auto sql = pool_->Acquire();
+      soci::transaction tx(*sql);
+      work(*sql);
+      tx.commit();
+      return 0;
     });
   }
 
