@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "server_commands.h"
 
 int main(int argc, char** argv) {
   using namespace aftercare::cli;
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   app.add_option("--protocol", cli.protocol_path, "A protocol file to use instead of the built-in CIT protocol");
   app.add_flag("--json", cli.json, "Print JSON instead of text");
   RegisterCoreCommands(app, cli);
+  RegisterServerCommands(app, cli);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,102 @@
+// Api without HTTP: routing, strict input and scoping, on a temporary SQLite store and a fixed clock.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "aftercare/server.h"
+
+namespace aftercare {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(ParseListenTest, HostsAndPorts) {
+  EXPECT_EQ(ParseListen("127.0.0.1:8080")->second, 8080);
+  EXPECT_EQ(ParseListen("[::1]:9000")->first, "::1");
+  EXPECT_FALSE(ParseListen("127.0.0.1").ok());
+  EXPECT_FALSE(ParseListen("127.0.0.1:0").ok());
+  EXPECT_FALSE(ParseListen("127.0.0.1:70000").ok());
+  EXPECT_FALSE(ParseListen(":80").ok());
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("aftercare_api_unit_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    store_ = std::move(Store::Open("sqlite:" + (dir_ / "a.db").string())).value();
+    ServerOptions options;
+    options.clock = [] { return Instant(std::chrono::seconds(1'800'000'000)); };
+    options.log = &log_;
+    api_ = std::make_unique<Api>(*store_, BuiltinProtocol(), std::string(BuiltinProtocolText()), options);
+    clinic_ = *store_->CreateClinic("Unit", Instant(std::chrono::seconds(1)));
+  }
+  void TearDown() override {
+    api_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  HttpResponse Call(std::string method, std::string path, std::string body = "", std::string token = "") {
+    HttpRequest r;
+    r.method = std::move(method);
+    auto q = path.find('?');
+    r.path = path.substr(0, q);
+    if (q != std::string::npos) r.query = path.substr(q + 1);
+    r.body = std::move(body);
+    r.content_type = "application/json";
+    if (!token.empty()) r.authorization = "Bearer " + token;
+    r.client = "127.0.0.1";
+    return api_->Handle(r);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Api> api_;
+  std::ostringstream log_;
+  ClinicCredentials clinic_;
+};
+
+TEST_F(ApiTest, RegistersAndAnswersThePatient) {
+  auto created = Call("POST", "/api/v1/procedures",
+                      R"({"reference":"P-1","procedure_end":"2027-01-14T14:00","zone":"Europe/London",)"
+                      R"("areas":["face"]})",
+                      clinic_.api_token);
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto body = json::parse(created.body);
+  std::string token = body["patient_token"];
+  EXPECT_NE(body["patient_link"].get<std::string>().find("/p/" + token), std::string::npos);
+  auto status = Call("GET", "/api/v1/p/" + token + "/status?at=2027-01-15T10:00");
+  ASSERT_EQ(status.status, 200) << status.body;
+  EXPECT_TRUE(json::parse(status.body).contains("activities"));
+  EXPECT_EQ(status.route, "/api/v1/p/{token}/status");
+  EXPECT_EQ(log_.str().find(token), std::string::npos);
+}
+
+TEST_F(ApiTest, BadInputIsA4xxWithAnErrorBody) {
+  for (const auto& [method, path, body] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"POST", "/api/v1/procedures", "{"},
+           {"POST", "/api/v1/procedures", "[]"},
+           {"POST", "/api/v1/procedures", R"({"reference":"x","extra":1})"},
+           {"POST", "/api/v1/procedures", R"({"reference":"P","procedure_end":"x","zone":"Europe/London","areas":["face"]})"},
+           {"GET", "/api/v1/procedures?limit=0", ""},
+           {"GET", "/api/v1/procedures?state=%zz", ""},
+           {"GET", "/api/v1/procedures/abc", ""},
+           {"DELETE", "/api/v1/procedures", ""},
+           {"GET", "/nope", ""},
+       }) {
+    auto r = Call(method, path, body, clinic_.api_token);
+    EXPECT_GE(r.status, 400) << path << " " << body;
+    EXPECT_LT(r.status, 500) << path << " " << body << " " << r.body;
+    auto parsed = json::parse(r.body);
+    EXPECT_TRUE(parsed["error"]["code"].is_string()) << r.body;
+    EXPECT_TRUE(parsed["error"]["message"].is_string()) << r.body;
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/procedures").status, 401);
+  EXPECT_EQ(Call("GET", "/api/v1/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/status").status, 404);
+}
+
+}  // namespace
+}  // namespace aftercare

@@ -1,0 +1,105 @@
+// RESTinio glue: turns each HTTP request into an HttpRequest for Api, writes its answer with the security headers,
+// and stops gracefully on SIGTERM/SIGINT. RESTinio and asio exceptions stop here.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <exception>
+
+#include <restinio/all.hpp>
+
+#include "aftercare/server.h"
+
+namespace aftercare {
+namespace {
+
+HttpRequest ToRequest(const restinio::request_handle_t& req) {
+  HttpRequest r;
+  const auto& h = req->header();
+  r.method = std::string(h.method().c_str());
+  r.path = std::string(h.path());
+  r.query = std::string(h.query());
+  r.body = req->body();
+  r.authorization = std::string(h.get_field_or(restinio::http_field::authorization, ""));
+  r.content_type = std::string(h.get_field_or(restinio::http_field::content_type, ""));
+  r.client = req->remote_endpoint().address().to_string();
+  return r;
+}
+
+std::string Reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+  }
+}
+
+}  // namespace
+
+Result<int> RunServer(Api& api, const ServerOptions& options) {
+  // Block the stop signals here so every server thread inherits the mask and only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto handler = [&api](const restinio::request_handle_t& req) {
+    auto started = std::chrono::steady_clock::now();
+    HttpRequest request = ToRequest(req);
+    HttpResponse response = api.Handle(request);
+    auto out = req->create_response(
+        restinio::http_status_line_t{restinio::http_status_code_t{static_cast<std::uint16_t>(response.status)},
+                                     Reason(response.status)});
+    out.append_header(restinio::http_field::content_type, response.content_type);
+    for (const auto& [name, value] : SecurityHeaders()) out.append_header(name, value);
+    for (const auto& [name, value] : response.headers) out.append_header(name, value);
+    out.set_body(std::move(response.body));
+    out.done();
+    api.Observe(request, response,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return restinio::request_accepted();
+  };
+
+  using Traits = restinio::default_traits_t;
+  auto settings = restinio::server_settings_t<Traits>{};
+  settings.address(options.host)
+      .port(options.port)
+      .request_handler(std::move(handler))
+      .read_next_http_message_timelimit(std::chrono::seconds(options.request_timeout_seconds))
+      .write_http_response_timelimit(std::chrono::seconds(options.request_timeout_seconds))
+      .handle_request_timeout(std::chrono::seconds(options.request_timeout_seconds))
+      .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
+                                    .max_url_size(options.max_header_bytes)
+                                    .max_field_name_size(256)
+                                    .max_field_value_size(options.max_header_bytes)
+                                    .max_field_count(100)
+                                    .max_body_size(options.max_body_bytes));
+  try {
+    auto server = restinio::run_async<Traits>(restinio::own_io_context(), std::move(settings),
+                                              static_cast<std::size_t>(std::max(1, options.threads)));
+    api.Log("info", "listening", {{"address", options.host}, {"port", std::to_string(options.port)}});
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    api.Log("info", "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    server->stop();  // stops accepting; the pool finishes the handlers that are running
+    server->wait();
+    api.Log("info", "stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    return MakeError("cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + e.what());
+  }
+}
+
+}  // namespace aftercare
