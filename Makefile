@@ -31,10 +31,8 @@ test-sanitize: deps
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS) -L unit
 
-bench: deps
-	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build build-bench -j$(JOBS) --target aftercare_bench
-	@build-bench/bench/aftercare_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+bench:
+	@scripts/bench
 
 # Long fuzzing runs (FUZZ_SECONDS per target).
 fuzz: deps
