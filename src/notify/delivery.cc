@@ -183,8 +183,10 @@ class WebhookChannel final : public Channel {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (status >= 200 && status < 300) return {SendOutcome::kSent, ""};
     std::string detail = "webhook: HTTP " + std::to_string(status);
-    bool retry = status >= 500 || status == 408 || status == 425 || status == 429 || status < 200 ||
-                 (status >= 300 && status < 400);
+    // A 4xx refuses this request for good, except those that mean the receiver or its configuration is not ready
+    // (a wrong secret, URL or redirect is fixed by the clinic, and then the reminder still arrives).
+    bool retry = status >= 500 || status < 200 || (status >= 300 && status < 400) || status == 401 ||
+                 status == 403 || status == 404 || status == 408 || status == 425 || status == 429;
     return {retry ? SendOutcome::kRetry : SendOutcome::kPermanent, detail};
   }
 
