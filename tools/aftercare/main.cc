@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "interop_commands.h"
 #include "server_commands.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   app.add_option("--protocol", cli.protocol_path, "A protocol file to use instead of the built-in CIT protocol");
   app.add_flag("--json", cli.json, "Print JSON instead of text");
   RegisterCoreCommands(app, cli);
+  RegisterInteropCommands(app, cli);
   RegisterServerCommands(app, cli);
 
   try {
