@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "interop_commands.h"
+#include "notify_commands.h"
 #include "server_commands.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   RegisterCoreCommands(app, cli);
   RegisterInteropCommands(app, cli);
   RegisterServerCommands(app, cli);
+  RegisterNotifyCommands(app, cli);
 
   try {
     app.parse(argc, argv);
