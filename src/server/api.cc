@@ -14,7 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
+#if AFTERCARE_HAVE_CALENDAR
 #include "aftercare/calendar.h"
+#endif
 #include "aftercare/checks.h"
 #include "aftercare/engine.h"
 #include "aftercare/server.h"
@@ -737,6 +739,7 @@ struct Api::Impl {
   HttpResponse PatientCalendar(const HttpRequest& request, const std::string& token) {
     ParseQuery(request.query, {});
     ProcedureRecord record = Patient(token);
+#if AFTERCARE_HAVE_CALENDAR
     Plan plan = PlanOf(record);
     CalendarOptions calendar;
     calendar.procedure_id = "p-" + std::to_string(record.id);
@@ -748,6 +751,9 @@ struct Api::Impl {
     r.body = *ics;
     r.headers.emplace_back("Content-Disposition", "attachment; filename=\"aftercare.ics\"");
     return r;
+#else
+    Refuse(404, "not_found", "this server was built without the calendar library");
+#endif
   }
 
   // --------------------------------------------------------------------------------------------------------------

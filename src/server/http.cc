@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -73,6 +74,8 @@ Result<int> RunServer(Api& api, const ServerOptions& options) {
   };
 
   using Traits = restinio::default_traits_t;
+  // Bodies up to the hard cap reach Api, which answers 413 above max_body_bytes; beyond it RESTinio closes the
+  // connection without reading more.
   auto settings = restinio::server_settings_t<Traits>{};
   settings.address(options.host)
       .port(options.port)
@@ -85,7 +88,7 @@ Result<int> RunServer(Api& api, const ServerOptions& options) {
                                     .max_field_name_size(256)
                                     .max_field_value_size(options.max_header_bytes)
                                     .max_field_count(100)
-                                    .max_body_size(options.max_body_bytes));
+                                    .max_body_size(std::max<std::size_t>(options.max_body_bytes * 4, 1 << 20)));
   try {
     auto server = restinio::run_async<Traits>(restinio::own_io_context(), std::move(settings),
                                               static_cast<std::size_t>(std::max(1, options.threads)));

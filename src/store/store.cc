@@ -712,7 +712,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
       sessions.push_back(std::move(session));
     } else {
       for (int i = 0; i < 4; ++i) {
-        sessions.push_back(std::make_unique<soci::session>(soci::postgresql, target->connect));
+        auto session = std::make_unique<soci::session>(soci::postgresql, target->connect);
+        *session << "SET client_min_messages = WARNING";  // no NOTICE lines from libpq in the JSON log
+        sessions.push_back(std::move(session));
       }
     }
     auto store = std::make_unique<SociStore>(*target, std::make_unique<SessionPool>(std::move(sessions)));
