@@ -160,6 +160,15 @@ class SessionPool {
     available_.wait(lock, [this] { return !free_.empty(); });
     soci::session* s = free_.back();
     free_.pop_back();
+    lock.unlock();
+    // A connection the server dropped (PostgreSQL restarted, failed over) is opened again before it is used; if
+    // that fails, the statement fails and the caller sees StoreUnavailable (503) until the database is back.
+    if (!s->is_connected()) {
+      try {
+        s->reconnect();
+      } catch (const soci::soci_error&) {
+      }
+    }
     return Lease(this, s);
   }
 
