@@ -313,7 +313,7 @@ struct Understood {
 };
 
 // What a question in plain words asks about: an activity of the protocol or a medicine of the lexicon. Errors: no
-// words; nothing matches (the message lists the closest activities); two activities match equally.
+// words; nothing matches ("did you mean" the closest activity ids); two activities match equally.
 Result<Understood> ResolvePlainWords(const PhraseLexicon& phrases, const MedicineLexicon& medicines,
                                      const Protocol& protocol, std::string_view question);
 

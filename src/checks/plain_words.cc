@@ -187,21 +187,22 @@ Result<Understood> ResolvePlainWords(const PhraseLexicon& lexicon, const Medicin
   }
   // Nothing: the closest activities by any of their names.
   std::vector<std::string> texts;
-  for (const Phrase& p : phrases) texts.push_back(p.text);
+  for (const Phrase& p : phrases) texts.push_back(Join(p.words));
   std::vector<std::string> closest;
   for (const std::string& near : ClosestNames(Join(key), texts, 12)) {
     for (const Phrase& p : phrases) {
-      if (p.text == near) AddUnique(&closest, p.activity->id);
+      if (Join(p.words) == near) AddUnique(&closest, p.activity->id);
     }
-    if (closest.size() == 3) break;
+    if (closest.size() >= 3) break;
   }
+  if (closest.size() > 3) closest.resize(3);
   if (closest.empty()) {
     for (const Activity& a : protocol.activities) closest.push_back(a.id);
     return MakeError("could not tell what '" + std::string(question) + "' is about; the activities are " +
                      JoinOr(closest));
   }
-  return MakeError("could not tell what '" + std::string(question) + "' is about; closest activities: " +
-                   JoinOr(closest));
+  return MakeError("could not tell what '" + std::string(question) + "' is about; did you mean " + JoinOr(closest) +
+                   "?");
 }
 
 }  // namespace aftercare

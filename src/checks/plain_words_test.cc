@@ -51,7 +51,8 @@ TEST(ResolvePlainWordsTest, SaysWhatItUnderstood) {
 TEST(ResolvePlainWordsTest, NoMatchListsTheClosestActivities) {
   auto understood = Resolve("go to the gim");
   ASSERT_FALSE(understood.ok());
-  EXPECT_NE(understood.error().message.find("strenuous_exercise"), std::string::npos) << understood.error().message;
+  EXPECT_NE(understood.error().message.find("did you mean 'strenuous_exercise'?"), std::string::npos)
+      << understood.error().message;
 }
 
 TEST(ResolvePlainWordsTest, NothingCloseListsEveryActivity) {
