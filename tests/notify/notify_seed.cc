@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       latest = std::max(latest, r.due);
     }
   }
-  std::cout << nlohmann::json{{"expected", expected}, {"all_due_by", FormatInstant(latest, *FindZone("UTC"))}}.dump()
+  std::cout << nlohmann::json{{"clinic_id", clinic->clinic_id}, {"expected", expected}, {"all_due_by", FormatInstant(latest, *FindZone("UTC"))}}.dump()
             << "\n";
   return 0;
 }

@@ -1,5 +1,6 @@
 // dispatch: a reminder worker beside (or instead of) the one inside `aftercare serve`. It sends due reminders from
 // the outbox by mail and webhook as configured in a notify file (docs/reminders.md) until SIGTERM or SIGINT.
+// outbox: a clinic's reminders and their delivery state, so staff see what failed and why.
 #include <signal.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "aftercare/notify.h"
 #include "aftercare/store.h"
@@ -122,6 +124,57 @@ int RunDispatch(const DispatchArgs& args) {
   return kExitOk;
 }
 
+struct OutboxArgs {
+  std::string db;
+  long long clinic = 0;
+  long long procedure = 0;
+  std::string state;
+  int limit = 100;
+};
+
+int RunOutbox(const OutboxArgs& args, bool json) {
+  std::optional<OutboxState> state;
+  if (!args.state.empty()) {
+    state = ParseOutboxState(args.state);
+    if (!state) throw BadInput{"--state: pending, sent, failed, cancelled or unsubscribed"};
+  }
+  auto opened = Store::Open(FromEnv(args.db, "AFTERCARE_DB", kDefaultDatabase));
+  if (!opened) {
+    std::cerr << "aftercare: error: " << opened.error().message << "\n";
+    return kExitFailed;
+  }
+  auto store = std::move(opened).value();
+  std::optional<Id> procedure;
+  if (args.procedure != 0) procedure = args.procedure;
+  auto rows = ListOutbox(*store, args.clinic, procedure, state, args.limit);
+  Zone utc = *FindZone("UTC");
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows) {
+      out.push_back({{"event_id", r.event_id},
+                     {"channel", r.channel},
+                     {"procedure_id", r.procedure_id},
+                     {"kind", r.kind},
+                     {"due", FormatInstant(r.due, utc)},
+                     {"state", OutboxStateName(r.state)},
+                     {"attempts", r.attempts},
+                     {"next_attempt", FormatInstant(r.next_attempt, utc)},
+                     {"sent_at", r.sent_at ? nlohmann::json(FormatInstant(*r.sent_at, utc)) : nlohmann::json()},
+                     {"last_error", r.last_error}});
+    }
+    PrintJson(out);
+    return kExitOk;
+  }
+  for (const auto& r : rows) {
+    std::cout << FormatInstant(r.due, utc) << "  " << OutboxStateName(r.state) << "  " << r.channel << "  "
+              << r.event_id << "  attempts " << r.attempts;
+    if (!r.last_error.empty()) std::cout << "  (" << r.last_error << ")";
+    std::cout << "\n";
+  }
+  if (rows.empty()) std::cout << "no reminders\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterNotifyCommands(CLI::App& app, Cli& cli) {
@@ -144,6 +197,15 @@ void RegisterNotifyCommands(CLI::App& app, Cli& cli) {
   command->footer("Runs until SIGTERM or SIGINT, finishing the message in flight. Several workers may share a "
                   "PostgreSQL outbox; give each its own --worker-id.");
   command->callback([&cli, args] { cli.action = [args] { return RunDispatch(*args); }; });
+
+  auto list = std::make_shared<OutboxArgs>();
+  auto* outbox = app.add_subcommand("outbox", "A clinic's reminders and their delivery state (failures and why)");
+  outbox->add_option("--db", list->db, "Database [env AFTERCARE_DB]");
+  outbox->add_option("--clinic", list->clinic, "The clinic's id")->required();
+  outbox->add_option("--procedure", list->procedure, "Only this procedure's reminders");
+  outbox->add_option("--state", list->state, "Only pending, sent, failed, cancelled or unsubscribed");
+  outbox->add_option("--limit", list->limit, "At most this many, newest due first")->check(CLI::Range(1, 1000));
+  outbox->callback([&cli, list] { cli.action = [&cli, list] { return RunOutbox(*list, cli.json); }; });
 }
 
 }  // namespace aftercare::cli
