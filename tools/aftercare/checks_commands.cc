@@ -531,9 +531,8 @@ void RegisterChecksCommands(CLI::App& app, Cli& cli) {
       };
     });
   }
-  // `can`, extended to plain words and medicines. It replaces the core command (whose options are bound to its own
-  // callback, so both go together); an activity id answers exactly as the core command does.
-  app.remove_subcommand(app.get_subcommand("can"));
+  // `can`: an activity id, label or synonym answers from the engine; anything else is read as plain words, which may
+  // name an activity or a medicine.
   {
     auto args = std::make_shared<CanArgs>();
     auto* command = app.add_subcommand(

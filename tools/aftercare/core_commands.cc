@@ -1,4 +1,5 @@
-// plan, status, can, lint, activities: the core engine from the command line.
+// plan, status, lint, activities: the core engine from the command line. `can` lives with the checks
+// (checks_commands.cc) because it also understands plain words and medicines.
 #include <iostream>
 #include <memory>
 
@@ -38,29 +39,6 @@ void RegisterCoreCommands(CLI::App& app, Cli& cli) {
           PrintJson(StatusJson(plan, at, answers));
         } else {
           std::cout << StatusText(plan, at, answers);
-        }
-        return kExitOk;
-      };
-    });
-  }
-  {
-    auto args = std::make_shared<ProcedureArgs>();
-    auto activity = std::make_shared<std::string>();
-    auto context = std::make_shared<std::string>();
-    auto* command = app.add_subcommand("can", "May I ... now? One activity's verdict, when it changes, and why");
-    command->add_option("activity", *activity, "The activity: an id (makeup), a label or a synonym (foundation)")
-        ->required();
-    command->add_option("--context", *context, "A situation some rules depend on, e.g. outdoors");
-    AddProcedureOptions(command, args.get(), true);
-    command->callback([&cli, args, activity, context] {
-      cli.action = [&cli, args, activity, context] {
-        Plan plan = BuildPlan(cli.protocol(), *args);
-        Instant at = ResolveAt(*args, plan.procedure().zone);
-        Answer answer = Require(plan.Can(*activity, at, *context));
-        if (cli.json) {
-          PrintJson(AnswerJson(plan, answer));
-        } else {
-          std::cout << AnswerText(plan, answer, at);
         }
         return kExitOk;
       };

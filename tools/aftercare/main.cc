@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   app.add_option("--protocol", cli.protocol_path, "A protocol file to use instead of the built-in CIT protocol");
   app.add_flag("--json", cli.json, "Print JSON instead of text");
   RegisterCoreCommands(app, cli);
-  RegisterChecksCommands(app, cli);  // after the core: it extends `can`
+  RegisterChecksCommands(app, cli);
   RegisterInteropCommands(app, cli);
   RegisterServerCommands(app, cli);
   RegisterNotifyCommands(app, cli);
