@@ -194,6 +194,11 @@ std::string WebhookSignature(const std::string& secret, long long timestamp, con
 // SMTP and webhook channels through libcurl. `clock` stamps webhook signatures.
 std::unique_ptr<Channel> MakeSmtpChannel(SmtpSettings settings);
 std::unique_ptr<Channel> MakeWebhookChannel(WebhookSettings settings, Clock clock);
+// The channels a deployment configured (mail, webhook or both), for a Dispatcher.
+std::vector<std::unique_ptr<Channel>> MakeChannels(const DeliverySettings& settings, Clock clock);
+// What EnqueueReminders should write for this deployment: email rows if mail is configured, webhook rows if a
+// webhook is; unsubscribe links under `public_url`.
+ReminderSettings ReminderSettingsFor(const DeliverySettings& settings, std::string public_url);
 
 // ---------------------------------------------------------------------------------------------------------------
 // The dispatcher

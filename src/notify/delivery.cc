@@ -299,6 +299,21 @@ std::unique_ptr<Channel> MakeWebhookChannel(WebhookSettings settings, Clock cloc
   return std::make_unique<WebhookChannel>(std::move(settings), std::move(clock));
 }
 
+std::vector<std::unique_ptr<Channel>> MakeChannels(const DeliverySettings& settings, Clock clock) {
+  std::vector<std::unique_ptr<Channel>> out;
+  if (settings.smtp) out.push_back(MakeSmtpChannel(*settings.smtp));
+  if (settings.webhook) out.push_back(MakeWebhookChannel(*settings.webhook, std::move(clock)));
+  return out;
+}
+
+ReminderSettings ReminderSettingsFor(const DeliverySettings& settings, std::string public_url) {
+  ReminderSettings out;
+  out.public_url = std::move(public_url);
+  out.email = settings.smtp.has_value();
+  out.webhook = settings.webhook.has_value();
+  return out;
+}
+
 namespace {
 
 Result<DeliverySettings> ParseSettings(std::string_view toml_text, std::string_view origin,

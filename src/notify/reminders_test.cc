@@ -193,6 +193,12 @@ TEST(DeliverySettingsTest, ParsesAndRefuses) {
   EXPECT_EQ(ok->smtp->tls, "starttls");
   EXPECT_EQ(ok->retry.first_delay.count(), 120);
   EXPECT_EQ(ok->retry.max_delay.count(), 3600);
+  EXPECT_EQ(MakeChannels(*ok, [] { return Instant(); }).size(), 2u);
+  ReminderSettings rs = ReminderSettingsFor(*ok, "https://clinic.example");
+  EXPECT_TRUE(rs.email && rs.webhook);
+  DeliverySettings mail_only = *ok;
+  mail_only.webhook.reset();
+  EXPECT_FALSE(ReminderSettingsFor(mail_only, "").webhook);
   auto clear = ParseDeliverySettings(
       "format_version = 1\n[smtp]\nurl = \"smtp://mail.example:25\"\ntls = \"none\"\nusername = \"u\"\n"
       "from = \"r@glow.example\"\n",

@@ -69,9 +69,7 @@ int RunDispatch(const DispatchArgs& args) {
   }
   std::unique_ptr<Store> store = std::move(opened).value();
 
-  std::vector<std::unique_ptr<Channel>> channels;
-  if (settings.smtp) channels.push_back(MakeSmtpChannel(*settings.smtp));
-  if (settings.webhook) channels.push_back(MakeWebhookChannel(*settings.webhook, clock));
+  std::vector<std::unique_ptr<Channel>> channels = MakeChannels(settings, clock);
   DispatcherOptions options;
   options.worker_id = args.worker_id.empty() ? DefaultWorkerId() : args.worker_id;
   options.batch = args.batch;
