@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "aftercare/engine.h"
 #include "aftercare/protocol.h"
 #include "aftercare/result.h"
 #include "aftercare/store.h"
@@ -35,6 +36,11 @@ struct ServerOptions {
   int request_timeout_seconds = 30;
   int rate_limit_per_minute = 300;  // per client address, on every token endpoint; 0: no limit
   Clock clock = SystemNow;
+  // Work to add to the registration transaction of each new procedure (the notify module's reminders:
+  // RemindersOnRegistration), given the procedure's compiled plan; empty: none. Keeps server free of notify.
+  std::function<RegistrationWork(const Plan& plan, Instant now)> registration_work;
+  // Extra Prometheus text appended to /metrics (e.g. the reminder outbox depth); empty: none.
+  std::function<std::string()> extra_metrics;
   std::ostream* log = nullptr;      // JSON lines; nullptr: std::clog
 };
 

@@ -513,7 +513,9 @@ struct Api::Impl {
     p.protocol_id = current->id;
     p.protocol_version = current->version;
     p.active_until = ActiveUntil(plan);
-    auto registered = store.RegisterProcedure(who.clinic_id, who.staff_id, p, Now());
+    RegistrationWork also;
+    if (options.registration_work) also = options.registration_work(plan, Now());
+    auto registered = store.RegisterProcedure(who.clinic_id, who.staff_id, p, Now(), also);
     if (!registered) Refuse(400, "invalid_field", registered.error().message);
     return Registered(*registered);
   }
@@ -617,7 +619,9 @@ struct Api::Impl {
     p.protocol_version = current->version;
     p.active_until = ActiveUntil(plan);
     p.follows = latest.id;
-    auto registered = store.RegisterProcedure(who.clinic_id, who.staff_id, p, Now());
+    RegistrationWork also;
+    if (options.registration_work) also = options.registration_work(plan, Now());
+    auto registered = store.RegisterProcedure(who.clinic_id, who.staff_id, p, Now(), also);
     if (!registered) Refuse(400, "invalid_field", registered.error().message);
     return Registered(*registered);
   }
@@ -816,6 +820,7 @@ struct Api::Impl {
       HttpResponse r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = metrics.Text();
+      if (options.extra_metrics) r.body += options.extra_metrics();
       return r;
     }
     if (seg.size() == 2 && seg[0] == "p") {

@@ -31,6 +31,11 @@ class ApiTest : public ::testing::Test {
     ServerOptions options;
     options.clock = [] { return Instant(std::chrono::seconds(1'800'000'000)); };
     options.log = &log_;
+    options.registration_work = [this](const Plan& plan, Instant) -> RegistrationWork {
+      planned_areas_ = plan.procedure().areas;
+      return [this](soci::session&, const ProcedureRecord& record) { hooked_ = record.id; };
+    };
+    options.extra_metrics = [] { return std::string("aftercare_outbox_pending 0\n"); };
     api_ = std::make_unique<Api>(*store_, BuiltinProtocol(), std::string(BuiltinProtocolText()), options);
     clinic_ = *store_->CreateClinic("Unit", Instant(std::chrono::seconds(1)));
   }
@@ -57,6 +62,8 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<Api> api_;
   std::ostringstream log_;
   ClinicCredentials clinic_;
+  std::vector<std::string> planned_areas_;
+  Id hooked_ = 0;
 };
 
 TEST_F(ApiTest, RegistersAndAnswersThePatient) {
@@ -73,6 +80,10 @@ TEST_F(ApiTest, RegistersAndAnswersThePatient) {
   EXPECT_TRUE(json::parse(status.body).contains("activities"));
   EXPECT_EQ(status.route, "/api/v1/p/{token}/status");
   EXPECT_EQ(log_.str().find(token), std::string::npos);
+  // The registration hook (notify's reminders) saw the plan and ran in the transaction with the new record.
+  EXPECT_EQ(planned_areas_, std::vector<std::string>{"face"});
+  EXPECT_EQ(hooked_, body["procedure"]["id"].get<Id>());
+  EXPECT_NE(Call("GET", "/metrics").body.find("aftercare_outbox_pending 0"), std::string::npos);
 }
 
 TEST_F(ApiTest, BadInputIsA4xxWithAnErrorBody) {
