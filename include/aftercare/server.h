@@ -35,6 +35,7 @@ struct ServerOptions {
   std::size_t max_header_bytes = 8 * 1024;  // per header value; the URL is limited to the same
   int request_timeout_seconds = 30;
   int rate_limit_per_minute = 300;  // per client address, on every token endpoint; 0: no limit
+  std::string web_root;          // serve the web pages from this folder; empty: the copies built in (web/)
   Clock clock = SystemNow;
   // Work to add to the registration transaction of each new procedure (the notify module's reminders:
   // RemindersOnRegistration), given the procedure's compiled plan; empty: none. Keeps server free of notify.
@@ -54,6 +55,7 @@ struct HttpRequest {
   std::string body;
   std::string authorization;  // the Authorization header, if any
   std::string content_type;
+  std::string accept;         // the Accept header: a browser asking for HTML gets the page at /p/{token}
   std::string client;         // the client address, for rate limits only (never logged)
 };
 

@@ -23,6 +23,7 @@
 #include "aftercare/text.h"
 #include "aftercare/views.h"
 #include "check_json.h"
+#include "static_files.h"
 
 namespace aftercare {
 namespace {
@@ -548,7 +549,20 @@ struct Api::Impl {
     long long offset = number("offset", 0, 0, 1'000'000'000);
     auto page = store.ListProcedures(who.clinic_id, filter, Now(), limit, offset);
     json items = json::array();
-    for (const auto& r : page.items) items.push_back(ProcedureView(r));
+    for (const auto& r : page.items) {
+      json item = ProcedureView(r);
+      // For the clinic page: the day since the procedure (Day 1 starts 24 h after it) and the symptom reports
+      // whose assessment is not "expected" (longer or earlier than the sheet says, or not described by it).
+      auto hours = std::chrono::duration_cast<std::chrono::hours>(Now() - r.end).count();
+      item["day"] = hours >= 0 ? hours / 24 : -((-hours + 23) / 24);
+      json alerts = json::array();
+      for (const auto& s : store.SymptomReports(r.id)) {
+        if (s.assessment == "expected") continue;
+        alerts.push_back({{"reported_at", IsoUtc(s.reported_at)}, {"words", s.words}, {"assessment", s.assessment}});
+      }
+      item["symptom_alerts"] = alerts;
+      items.push_back(item);
+    }
     json out = {{"items", items}, {"total", page.total}, {"limit", limit}, {"offset", offset}};
     out["next_offset"] = offset + static_cast<long long>(page.items.size()) < page.total
                              ? json(offset + static_cast<long long>(page.items.size()))
@@ -585,6 +599,55 @@ struct Api::Impl {
     out["latest_in_series"] = latest.id;
     store.Audit(AuditEntry{who.clinic_id, "staff:" + std::to_string(who.staff_id), "procedure.read",
                            "procedure:" + std::to_string(record.id), Now()});
+    return JsonResponse(200, out);
+  }
+
+  // The protocol new procedures are registered under: its treated areas and series, for the clinic page's form.
+  HttpResponse ProtocolInfo(const HttpRequest& request) {
+    Staff(request);
+    ParseQuery(request.query, {});
+    json areas = json::array();
+    for (const auto& a : current->areas) areas.push_back({{"id", a.id}, {"label", a.label}});
+    json out = {{"id", current->id}, {"name", current->name}, {"version", current->version}, {"areas", areas},
+                {"series", nullptr}};
+    if (current->series) {
+      out["series"] = {{"min_interval", current->series->min_interval.ToString()},
+                       {"min_count", current->series->min_count},
+                       {"max_count", current->series->max_count}};
+    }
+    return JsonResponse(200, out);
+  }
+
+  // The treatments of the series a procedure belongs to, first to latest, and the earliest date of the next one.
+  HttpResponse SeriesView(const HttpRequest& request, const std::string& id_text) {
+    StaffIdentity who = Staff(request);
+    ParseQuery(request.query, {});
+    ProcedureRecord latest = store.LatestInSeries(StaffProcedure(who, id_text));
+    std::vector<ProcedureRecord> chain{latest};
+    while (chain.back().follows && chain.size() < 100) {
+      auto earlier = store.FindProcedure(who.clinic_id, *chain.back().follows);
+      if (!earlier) break;
+      chain.push_back(*earlier);
+    }
+    std::reverse(chain.begin(), chain.end());
+    json treatments = json::array();
+    for (const auto& r : chain) treatments.push_back(ProcedureView(r));
+    json out = {{"treatments", treatments}, {"count", latest.series_number}, {"latest", latest.id},
+                {"min_count", nullptr}, {"max_count", nullptr}, {"next_earliest", nullptr}, {"complete", false}};
+    const Protocol& protocol = ProtocolFor(latest.protocol_id, latest.protocol_version);
+    if (protocol.series) {
+      auto zone = FindZone(latest.zone);
+      if (!zone) throw std::runtime_error("stored zone: " + zone.error().message);
+      out["min_count"] = protocol.series->min_count;
+      out["max_count"] = protocol.series->max_count;
+      out["min_interval"] = protocol.series->min_interval.ToString();
+      out["complete"] = latest.series_number >= protocol.series->max_count;
+      if (!out["complete"].get<bool>()) {
+        out["next_earliest"] = FormatInstant(AddOffset(latest.end, protocol.series->min_interval, *zone), *zone);
+      }
+    }
+    store.Audit(AuditEntry{who.clinic_id, "staff:" + std::to_string(who.staff_id), "procedure.read",
+                           "procedure:" + std::to_string(latest.id), Now()});
     return JsonResponse(200, out);
   }
 
@@ -760,6 +823,17 @@ struct Api::Impl {
 #endif
   }
 
+  // The private link as a QR code to scan at checkout (the clinic page shows it).
+  HttpResponse PatientQr(const HttpRequest& request, const std::string& token) {
+    ParseQuery(request.query, {});
+    Patient(token);
+    HttpResponse r;
+    r.content_type = "image/svg+xml";
+    r.body = QrSvg(options.public_url + "/p/" + token);
+    if (r.body.empty()) throw std::runtime_error("libqrencode could not encode the link");
+    return r;
+  }
+
   // --------------------------------------------------------------------------------------------------------------
   // Routing
   // --------------------------------------------------------------------------------------------------------------
@@ -804,6 +878,10 @@ struct Api::Impl {
       }
     };
 
+    if (auto page = ServeStatic(options.web_root, request)) {  // the web pages: static_files.cc
+      *route = page->route;
+      return *page;
+    }
     if (seg.size() == 1 && seg[0] == "healthz") {
       *route = "/healthz";
       allow({"GET"});
@@ -827,6 +905,7 @@ struct Api::Impl {
       *route = "/p/{token}";
       limited();
       allow({"GET"});
+      if (WantsHtml(request)) return PatientPage(options.web_root);  // a browser: the patient page
       return PatientIndex(request, seg[1]);
     }
     if (seg.size() < 3 || seg[0] != "api" || seg[1] != "v1") {
@@ -839,6 +918,11 @@ struct Api::Impl {
       allow({"POST"});
       return Login(request);
     }
+    if (seg.size() == 3 && seg[2] == "protocol") {
+      *route = "/api/v1/protocol";
+      allow({"GET"});
+      return ProtocolInfo(request);
+    }
     if (seg[2] == "procedures") {
       if (seg.size() == 3) {
         *route = "/api/v1/procedures";
@@ -849,6 +933,11 @@ struct Api::Impl {
         *route = "/api/v1/procedures/{id}";
         allow({"GET"});
         return ReadProcedure(request, seg[3]);
+      }
+      if (seg.size() == 5 && seg[4] == "series") {
+        *route = "/api/v1/procedures/{id}/series";
+        allow({"GET"});
+        return SeriesView(request, seg[3]);
       }
       if (seg.size() == 5 && seg[4] == "follow-ups") {
         *route = "/api/v1/procedures/{id}/follow-ups";
@@ -872,6 +961,7 @@ struct Api::Impl {
       if (what == "ingredients") return allow({"POST"}), PatientIngredients(request, token);
       if (what == "symptom") return allow({"POST"}), PatientSymptom(request, token);
       if (what == "plan.ics") return allow({"GET"}), PatientCalendar(request, token);
+      if (what == "qr.svg") return allow({"GET"}), PatientQr(request, token);
       *route = "/api/v1/p/{token}/{unknown}";  // never a user's text in a metric label or a log line
     }
     *route = "unmatched";

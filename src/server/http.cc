@@ -23,6 +23,7 @@ HttpRequest ToRequest(const restinio::request_handle_t& req) {
   r.body = req->body();
   r.authorization = std::string(h.get_field_or(restinio::http_field::authorization, ""));
   r.content_type = std::string(h.get_field_or(restinio::http_field::content_type, ""));
+  r.accept = std::string(h.get_field_or(restinio::http_field::accept, ""));
   r.client = req->remote_endpoint().address().to_string();
   return r;
 }
@@ -64,7 +65,12 @@ Result<int> RunServer(Api& api, const ServerOptions& options) {
         restinio::http_status_line_t{restinio::http_status_code_t{static_cast<std::uint16_t>(response.status)},
                                      Reason(response.status)});
     out.append_header(restinio::http_field::content_type, response.content_type);
-    for (const auto& [name, value] : SecurityHeaders()) out.append_header(name, value);
+    for (const auto& [name, value] : SecurityHeaders()) {
+      // A response may set its own (the web pages' Content-Security-Policy allows their own scripts).
+      bool own = std::any_of(response.headers.begin(), response.headers.end(),
+                             [&name = name](const auto& h) { return h.first == name; });
+      if (!own) out.append_header(name, value);
+    }
     for (const auto& [name, value] : response.headers) out.append_header(name, value);
     out.set_body(std::move(response.body));
     out.done();

@@ -33,6 +33,8 @@ const std::vector<Setting>& Settings() {
       {"max-body", "AFTERCARE_MAX_BODY", "65536", "Largest request body in bytes"},
       {"max-header", "AFTERCARE_MAX_HEADER", "8192", "Largest URL or header value in bytes"},
       {"timeout", "AFTERCARE_TIMEOUT", "30", "Seconds to read, handle and write one request"},
+      {"web-root", "AFTERCARE_WEB_ROOT", "", "Serve the web pages from this folder (e.g. web/, to edit them) instead of "
+       "the copies built in"},
   };
   return kSettings;
 }
@@ -84,7 +86,7 @@ std::map<std::string, std::string> ResolveSettings(const SettingFlags& flags) {
       bool known = std::any_of(Settings().begin(), Settings().end(), [&](const Setting& s) { return key == s.key; });
       if (eq == std::string::npos || !known) {
         throw BadInput{config + ":" + std::to_string(number) + ": expected 'key = value' with a key among listen, db, "
-                       "public-url, threads, rate-limit, max-body, max-header, timeout"};
+                       "public-url, threads, rate-limit, max-body, max-header, timeout, web-root"};
       }
       std::string value = Trim(line.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
@@ -144,13 +146,18 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
     auto flags = std::make_shared<SettingFlags>();
     auto* command = app.add_subcommand("serve", "Run the clinic server: JSON API, patient links, /metrics");
     AddSettingFlags(command, flags.get(),
-                    {"listen", "db", "public-url", "threads", "rate-limit", "max-body", "max-header", "timeout"});
+                    {"listen", "db", "public-url", "threads", "rate-limit", "max-body", "max-header", "timeout",
+                     "web-root"});
+    auto now = std::make_shared<std::string>();
+    command->add_option("--now", *now,
+                        "For tests only: freeze the server's clock at TIME (e.g. 2026-11-28T12:00Z), so answers "
+                        "at 'now' are reproducible");
     command->footer(
         "Settings: a flag wins over its environment variable, which wins over the config file (--config or "
         "AFTERCARE_CONFIG). The protocol is the global --protocol (default: the built-in CIT protocol). Stops "
         "gracefully on SIGTERM or SIGINT.");
-    command->callback([&cli, flags] {
-      cli.action = [&cli, flags] {
+    command->callback([&cli, flags, now] {
+      cli.action = [&cli, flags, now] {
         auto settings = ResolveSettings(*flags);
         auto listen = Require(ParseListen(settings["listen"]));
         ServerOptions options;
@@ -162,6 +169,11 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
         options.max_body_bytes = static_cast<std::size_t>(Number(settings, "max-body", 1024, 64 << 20));
         options.max_header_bytes = static_cast<std::size_t>(Number(settings, "max-header", 1024, 1 << 20));
         options.request_timeout_seconds = Number(settings, "timeout", 1, 3600);
+        options.web_root = settings["web-root"];
+        if (!now->empty()) {
+          Instant fixed = Require(ParseTime(*now, date::locate_zone("UTC")));
+          options.clock = [fixed] { return fixed; };
+        }
         const Protocol& protocol = cli.protocol();
         std::string text =
             cli.protocol_path.empty() ? std::string(BuiltinProtocolText()) : Require(ReadTextFile(cli.protocol_path));
@@ -183,6 +195,7 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
                   << protocol.id << " " << protocol.version << ")\n"
                   << "aftercare: create a clinic and its first staff login with:\n"
                   << "  aftercare admin create-clinic \"Clinic name\" --db " << Redacted(settings["db"]) << "\n"
+                  << "aftercare: then log in on the clinic page: " << url << "/\n"
                   << std::flush;
         auto ran = RunServer(*api, options);
         if (!ran) {
@@ -221,6 +234,7 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
                     << "  login:     " << c.login << "\n"
                     << "  password:  " << c.password << "\n"
                     << "  API token: " << c.api_token << "\n"
+                    << "Log in with them on the clinic page, the address `aftercare serve` prints.\n"
                     << "Send the token as 'Authorization: Bearer <token>'; POST /api/v1/login with the login and "
                        "password issues more.\n";
         }
