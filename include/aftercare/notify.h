@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aftercare/engine.h"
@@ -128,6 +129,8 @@ int UnsubscribePatient(Store& store, Id procedure_id, Instant now);
 Result<int> UnsubscribeByToken(Store& store, std::string_view token, Instant now);
 // Whether the patient of a procedure unsubscribed.
 bool Unsubscribed(Store& store, Id procedure_id);
+// Rows of the whole outbox in each state (every state present, 0 if none), e.g. for /metrics.
+std::vector<std::pair<OutboxState, std::int64_t>> CountOutbox(Store& store);
 // The clinic's outbox rows, newest due first; only a procedure's or only one state if given. limit 1..1000.
 std::vector<OutboxEntry> ListOutbox(Store& store, Id clinic_id, std::optional<Id> procedure_id,
                                     std::optional<OutboxState> state, int limit);

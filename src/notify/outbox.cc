@@ -296,6 +296,29 @@ bool Unsubscribed(Store& store, Id procedure_id) {
   return out;
 }
 
+std::vector<std::pair<OutboxState, std::int64_t>> CountOutbox(Store& store) {
+  std::vector<std::pair<OutboxState, std::int64_t>> out;
+  for (auto s : {OutboxState::kPending, OutboxState::kSent, OutboxState::kFailed, OutboxState::kCancelled,
+                 OutboxState::kUnsubscribed}) {
+    out.emplace_back(s, 0);
+  }
+  store.Transact([&](soci::session& sql) {
+    std::string state;
+    long long count = 0;
+    soci::statement st = (sql.prepare << "SELECT state, COUNT(*) FROM notify_outbox GROUP BY state",
+                          soci::into(state), soci::into(count));
+    st.execute();
+    while (st.fetch()) {
+      if (auto parsed = ParseOutboxState(state)) {
+        for (auto& [s, n] : out) {
+          if (s == *parsed) n = count;
+        }
+      }
+    }
+  });
+  return out;
+}
+
 std::vector<OutboxEntry> ListOutbox(Store& store, Id clinic_id, std::optional<Id> procedure_id,
                                     std::optional<OutboxState> state, int limit) {
   std::vector<OutboxEntry> out;

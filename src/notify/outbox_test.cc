@@ -307,6 +307,13 @@ TEST_F(OutboxTest, StaffCancelAndPatientUnsubscribeWithdrawPendingReminders) {
   EXPECT_EQ(Drain(*d).attempted(), 0);
   EXPECT_EQ(ListOutbox(*store_, clinic_.clinic_id, a->procedure.id, OutboxState::kCancelled, 1000).size(),
             static_cast<std::size_t>(cancelled));
+  auto counts = CountOutbox(*store_);
+  ASSERT_EQ(counts.size(), 5u);
+  EXPECT_EQ(counts[0].first, OutboxState::kPending);
+  EXPECT_EQ(counts[0].second, 0);
+  EXPECT_EQ(counts[3].first, OutboxState::kCancelled);
+  EXPECT_EQ(counts[3].second, cancelled);
+  EXPECT_EQ(counts[4].second, *withdrawn);
 
   // Later procedures of an unsubscribed patient get no reminders.
   auto later = Register("P8", kEnd + std::chrono::hours(24 * 30), kEnd + std::chrono::hours(24 * 30));
