@@ -22,7 +22,7 @@
 #include "aftercare/server.h"
 #include "aftercare/text.h"
 #include "aftercare/views.h"
-#include "check_json.h"
+#include "aftercare/check_views.h"
 #include "static_files.h"
 
 namespace aftercare {
@@ -736,7 +736,7 @@ struct Api::Impl {
     if (understood->kind == Understood::Kind::kMedicine) {
       out["understood"]["kind"] = "medicine";
       out["understood"]["medicine"] = understood->medicine;
-      out["medicine"] = MedicineAnswerJson(plan, CheckMedicine(MedicineLexicon::Builtin(), plan, understood->medicine, at));
+      out["medicine"] = MedicineAnswerJson({plan, at}, CheckMedicine(MedicineLexicon::Builtin(), plan, understood->medicine, at));
       return JsonResponse(200, out);
     }
     out["understood"]["kind"] = "activity";
@@ -755,7 +755,7 @@ struct Api::Impl {
     std::string question = Question(query, "q");
     Plan plan = PlanOf(record);
     Instant at = ParseAt(query, plan);
-    return JsonResponse(200, MedicineAnswerJson(plan, CheckMedicine(MedicineLexicon::Builtin(), plan, question, at)));
+    return JsonResponse(200, MedicineAnswerJson({plan, at}, CheckMedicine(MedicineLexicon::Builtin(), plan, question, at)));
   }
 
   HttpResponse PatientIngredients(const HttpRequest& request, const std::string& token) {
@@ -783,7 +783,7 @@ struct Api::Impl {
     Instant at = ParseAt(at_query, plan);
     auto answer = CheckIngredients(IngredientLexicon::Builtin(), plan, inci, at);
     if (!answer) Refuse(400, "invalid_field", "ingredients: " + answer.error().message);
-    return JsonResponse(200, IngredientsAnswerJson(plan, *answer));
+    return JsonResponse(200, IngredientsAnswerJson({plan, at}, *answer));
   }
 
   HttpResponse PatientSymptom(const HttpRequest& request, const std::string& token) {
@@ -797,7 +797,7 @@ struct Api::Impl {
     Instant at = ParseAt(at_query, plan);
     auto answer = AssessSymptoms(SymptomLexicon::Builtin(), plan, words, at);
     if (!answer) Refuse(400, "invalid_field", "words: " + answer.error().message);
-    json out = SymptomAnswerJson(plan, *answer);
+    json out = SymptomAnswerJson({plan, at}, *answer);
     store.AddSymptomReport(
         SymptomReport{record.id, at, words, std::string(AssessmentName(answer->assessment)), out.dump()});
     return JsonResponse(201, out);

@@ -78,8 +78,8 @@ TEST(CliIngredients, FlagsAnAcidBefore48HoursAndNotHyaluronicAcid) {
   json a = Json(RunAftercare(Args({"ingredients", "Aqua, Glycolic Acid, Sodium Hyaluronate", "--at",
                                    "2026-03-03T10:00", "--json"})));
   EXPECT_EQ(a["verdict"], "avoid");
-  EXPECT_EQ(a["ingredients"][1]["status"], "flagged");
-  EXPECT_EQ(a["ingredients"][2]["status"], "not_flagged");
+  EXPECT_EQ(a["items"][1]["status"], "flagged");
+  EXPECT_EQ(a["items"][2]["status"], "not_flagged");
   EXPECT_EQ(a["changes_at"], "2026-03-04T10:00-05:00");
 }
 

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <memory>
 
+#include "aftercare/check_views.h"
 #include "aftercare/checks.h"
 #include "aftercare/text.h"
 #include "aftercare/views.h"
@@ -47,26 +48,17 @@ Moment ResolveMoment(const Protocol& protocol, const ProcedureArgs& args) {
   return m;
 }
 
-// An instant as JSON: ISO 8601 in the patient's zone, or null when the procedure was assumed.
-json When(const Moment& m, std::optional<Instant> t) {
-  if (!t || m.assumed) return nullptr;
-  return FormatInstant(*t, m.plan->procedure().zone);
-}
-
 // An instant for people: "Thu 4 Mar 10:00 EST" or "48 h after the procedure".
 std::string WhenText(const Moment& m, Instant t) {
   if (m.assumed) return FormatSpan(t - m.plan->procedure().end) + " after the procedure";
   return FormatLocalShort(t, m.plan->procedure().zone) + " " + ZoneAbbreviation(t, m.plan->procedure().zone);
 }
 
+// The moment as the shared check views take it.
+CheckMoment ViewOf(const Moment& m) { return {*m.plan, m.at, m.assumed}; }
+
 std::string MomentText(const Moment& m) {
   return m.assumed ? "right after the procedure (no --procedure-end given)" : "at " + WhenText(m, m.at);
-}
-
-json MomentJson(const Moment& m) {
-  return {{"at", When(m, m.at)},
-          {"assumed", m.assumed},
-          {"hours_since_procedure", (m.at - m.plan->procedure().end).count() / 3600.0}};
 }
 
 std::string Upper(std::string_view text) {
@@ -100,45 +92,6 @@ std::vector<std::string> RuleSources(const Answer& answer) {
 }
 
 // ---- med -------------------------------------------------------------------------------------------------------
-
-json MedicineJson(const Moment& m, const MedicineAnswer& a) {
-  const MedicineProduct* p = a.match.product;
-  json ingredients = json::array();
-  json classes = json::array();
-  if (p != nullptr) {
-    for (const auto& id : p->ingredients) {
-      const MedicineIngredient* ing = MedicineLexicon::Builtin().FindIngredient(id);
-      if (ing == nullptr) continue;
-      ingredients.push_back({{"id", ing->id}, {"rxnorm", ing->rxnorm}, {"atc", ing->atc}});
-    }
-  }
-  for (const auto& f : a.classes) {
-    json ings = json::array();
-    for (const auto* ing : f.ingredients) ings.push_back(ing->id);
-    classes.push_back({{"id", f.cls->id},
-                       {"label", f.cls->label},
-                       {"activity", f.cls->activity.empty() ? json(nullptr) : json(f.cls->activity)},
-                       {"verdict", VerdictName(f.verdict)},
-                       {"capped", f.capped},
-                       {"ingredients", ings},
-                       {"advice", f.advice}});
-  }
-  json out = {{"query", a.query},
-              {"matched", p ? json(p->name) : json(nullptr)},
-              {"matched_name", p ? json(a.match.name) : json(nullptr)},
-              {"corrected", a.match.corrected},
-              {"kind", p ? json(p->kind) : json(nullptr)},
-              {"prescription", p ? json(p->rx) : json(nullptr)},
-              {"verdict", MedicineVerdictName(a)},
-              {"ingredients", ingredients},
-              {"classes", classes},
-              {"sources", SourcesJson(m.plan->protocol(), a.sources)},
-              {"advice", a.advice},
-              {"changes_at", When(m, a.changes_at)},
-              {"suggestions", a.match.suggestions}};
-  out.update(MomentJson(m));
-  return out;
-}
 
 std::string MedicineText(const Moment& m, const MedicineAnswer& a) {
   const MedicineProduct* p = a.match.product;
@@ -212,7 +165,7 @@ int RunCan(Cli& cli, const CanArgs& can) {
     MedicineAnswer answer = CheckMedicine(MedicineLexicon::Builtin(), *m.plan, understood->medicine, at);
     understood_json["medicine"] = understood->medicine;
     if (cli.json) {
-      json out = MedicineJson(m, answer);
+      json out = MedicineAnswerJson(ViewOf(m), answer);
       out["understood"] = understood_json;
       PrintJson(out);
     } else {
@@ -237,31 +190,6 @@ int RunCan(Cli& cli, const CanArgs& can) {
 }
 
 // ---- ingredients -----------------------------------------------------------------------------------------------
-
-json IngredientsJson(const Moment& m, const IngredientsAnswer& a) {
-  json items = json::array();
-  for (const auto& f : a.items) {
-    items.push_back({{"printed", f.item.printed},
-                     {"names", f.item.names},
-                     {"may_contain", f.item.may_contain},
-                     {"status", IngredientStatusName(f.status)},
-                     {"matched", f.entry ? json(f.entry->name) : json(nullptr)},
-                     {"category", f.category ? json(f.category->id) : json(nullptr)},
-                     {"category_label", f.category ? json(f.category->label) : json(nullptr)},
-                     {"note", f.entry && !f.entry->note.empty() ? json(f.entry->note) : json(nullptr)}});
-  }
-  json out = {{"verdict", a.verdict},
-              {"activity", a.answer ? json(a.answer->activity().id) : json(nullptr)},
-              {"activity_verdict", a.answer ? json(VerdictName(a.answer->verdict())) : json(nullptr)},
-              {"changes_at", a.answer ? When(m, a.answer->changes_at()) : json(nullptr)},
-              {"next_verdict", a.answer && a.answer->next_verdict() ? json(VerdictName(*a.answer->next_verdict()))
-                                                                   : json(nullptr)},
-              {"ingredients", items},
-              {"advice", a.advice},
-              {"sources", a.answer ? SourcesJson(m.plan->protocol(), RuleSources(*a.answer)) : json::array()}};
-  out.update(MomentJson(m));
-  return out;
-}
 
 std::string IngredientsText(const Moment& m, const IngredientsAnswer& a) {
   std::string out;
@@ -306,27 +234,6 @@ std::string IngredientsText(const Moment& m, const IngredientsAnswer& a) {
 }
 
 // ---- symptom ---------------------------------------------------------------------------------------------------
-
-json SymptomJson(const Moment& m, const SymptomAnswer& a) {
-  json findings = json::array();
-  for (const auto& f : a.findings) {
-    findings.push_back({{"text", f.text},
-                        {"reaction", f.reaction ? json(f.reaction->id) : json(nullptr)},
-                        {"label", f.reaction ? json(f.reaction->label) : json(nullptr)},
-                        {"assessment", AssessmentName(f.assessment)},
-                        {"expected_from", When(m, f.expected_from)},
-                        {"expected_until", When(m, f.expected_until)},
-                        {"unrecognised", f.unrecognised},
-                        {"note", f.note}});
-  }
-  json out = {{"query", a.query},
-              {"assessment", AssessmentName(a.assessment)},
-              {"findings", findings},
-              {"advice", a.advice},
-              {"sources", SourcesJson(m.plan->protocol(), a.sources)}};
-  out.update(MomentJson(m));
-  return out;
-}
 
 std::string SymptomText(const Moment& m, const SymptomAnswer& a) {
   std::string out = Upper(AssessmentName(a.assessment)) + " " + MomentText(m) + ", " +
@@ -394,7 +301,7 @@ void RegisterChecksCommands(CLI::App& app, Cli& cli) {
         for (const auto& name : *names) {
           if (NormalizeWords(name).empty()) throw BadInput{"a medicine name needs letters: '" + name + "'"};
           MedicineAnswer answer = CheckMedicine(MedicineLexicon::Builtin(), *m.plan, name, m.at);
-          list.push_back(MedicineJson(m, answer));
+          list.push_back(MedicineAnswerJson(ViewOf(m), answer));
           text += (text.empty() ? "" : "\n") + MedicineText(m, answer);
         }
         if (cli.json) {
@@ -420,7 +327,7 @@ void RegisterChecksCommands(CLI::App& app, Cli& cli) {
         Moment m = ResolveMoment(cli.protocol(), *args);
         IngredientsAnswer answer = Require(CheckIngredients(IngredientLexicon::Builtin(), *m.plan, text, m.at));
         if (cli.json) {
-          PrintJson(IngredientsJson(m, answer));
+          PrintJson(IngredientsAnswerJson(ViewOf(m), answer));
         } else {
           std::cout << IngredientsText(m, answer);
         }
@@ -441,7 +348,7 @@ void RegisterChecksCommands(CLI::App& app, Cli& cli) {
         for (const auto& w : *words) text += (text.empty() ? "" : " ") + w;
         SymptomAnswer answer = Require(AssessSymptoms(SymptomLexicon::Builtin(), *m.plan, text, m.at));
         if (cli.json) {
-          PrintJson(SymptomJson(m, answer));
+          PrintJson(SymptomAnswerJson(ViewOf(m), answer));
         } else {
           std::cout << SymptomText(m, answer);
         }
