@@ -1,12 +1,17 @@
 // serve, admin create-clinic, admin backup: the clinic server and its administration from the command line.
 // Settings come from a flag, else an environment variable, else the config file, else the default.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <memory>
 
+#include "aftercare/notify.h"
 #include "aftercare/server.h"
 #include "aftercare/store.h"
 #include "server_commands.h"
@@ -35,6 +40,8 @@ const std::vector<Setting>& Settings() {
       {"timeout", "AFTERCARE_TIMEOUT", "30", "Seconds to read, handle and write one request"},
       {"web-root", "AFTERCARE_WEB_ROOT", "", "Serve the web pages from this folder (e.g. web/, to edit them) instead of "
        "the copies built in"},
+      {"notify-config", "AFTERCARE_NOTIFY_CONFIG", "",
+       "Send reminders: the mail and webhook settings (TOML, docs/reminders.md); unset: none are written or sent"},
   };
   return kSettings;
 }
@@ -86,7 +93,7 @@ std::map<std::string, std::string> ResolveSettings(const SettingFlags& flags) {
       bool known = std::any_of(Settings().begin(), Settings().end(), [&](const Setting& s) { return key == s.key; });
       if (eq == std::string::npos || !known) {
         throw BadInput{config + ":" + std::to_string(number) + ": expected 'key = value' with a key among listen, db, "
-                       "public-url, threads, rate-limit, max-body, max-header, timeout, web-root"};
+                       "public-url, threads, rate-limit, max-body, max-header, timeout, web-root, notify-config"};
       }
       std::string value = Trim(line.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
@@ -139,6 +146,24 @@ std::unique_ptr<Store> OpenStore(const std::string& url) {
   return std::move(store).value();
 }
 
+// The outbox depth per state, in Prometheus text, for /metrics.
+std::string OutboxMetrics(Store& store) {
+  std::string out =
+      "# HELP aftercare_outbox_reminders Reminder outbox rows, by state.\n# TYPE aftercare_outbox_reminders gauge\n";
+  for (const auto& [state, count] : CountOutbox(store)) {
+    out += "aftercare_outbox_reminders{state=\"" + std::string(OutboxStateName(state)) + "\"} " +
+           std::to_string(count) + "\n";
+  }
+  return out;
+}
+
+// The serving dispatcher's stable worker id: this host and port, so a restart takes back its own leases.
+std::string ServeWorkerId(std::uint16_t port) {
+  char host[256] = {0};
+  std::string name = gethostname(host, sizeof host - 1) == 0 && *host ? host : "localhost";
+  return "serve-" + name + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 void RegisterServerCommands(CLI::App& app, Cli& cli) {
@@ -147,7 +172,7 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
     auto* command = app.add_subcommand("serve", "Run the clinic server: JSON API, patient links, /metrics");
     AddSettingFlags(command, flags.get(),
                     {"listen", "db", "public-url", "threads", "rate-limit", "max-body", "max-header", "timeout",
-                     "web-root"});
+                     "web-root", "notify-config"});
     auto now = std::make_shared<std::string>();
     command->add_option("--now", *now,
                         "For tests only: freeze the server's clock at TIME (e.g. 2026-11-28T12:00Z), so answers "
@@ -174,11 +199,33 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
           Instant fixed = Require(ParseTime(*now, date::locate_zone("UTC")));
           options.clock = [fixed] { return fixed; };
         }
+        // Reminders: the mail and webhook settings, checked before anything starts.
+        std::optional<DeliverySettings> delivery;
+        if (!settings["notify-config"].empty()) {
+          auto loaded = LoadDeliverySettings(settings["notify-config"]);
+          if (!loaded) throw BadInput{"notify-config: " + loaded.error().message};
+          delivery = std::move(loaded).value();
+        }
+        std::string url = options.public_url.empty()
+                              ? "http://" + (options.host.find(':') != std::string::npos ? "[" + options.host + "]"
+                                                                                          : options.host) +
+                                    ":" + std::to_string(options.port)
+                              : options.public_url;
         const Protocol& protocol = cli.protocol();
         std::string text =
             cli.protocol_path.empty() ? std::string(BuiltinProtocolText()) : Require(ReadTextFile(cli.protocol_path));
         auto store = OpenStore(settings["db"]);
         if (!store) return kExitFailed;
+        Store* db = store.get();
+        options.extra_metrics = [db] { return OutboxMetrics(*db); };
+        if (delivery) {
+          std::string base = url;
+          while (!base.empty() && base.back() == '/') base.pop_back();
+          auto reminders = std::make_shared<const ReminderSettings>(ReminderSettingsFor(*delivery, base));
+          options.registration_work = [reminders](const Plan& plan, Instant at) {
+            return RemindersOnRegistration(plan, *reminders, at);
+          };
+        }
         std::unique_ptr<Api> api;
         try {
           api = std::make_unique<Api>(*store, protocol, text, options);
@@ -186,11 +233,29 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
           std::cerr << "aftercare: error: " << e.what() << "\n";
           return kExitFailed;
         }
-        std::string url = options.public_url.empty()
-                              ? "http://" + (options.host.find(':') != std::string::npos ? "[" + options.host + "]"
-                                                                                          : options.host) +
-                                    ":" + std::to_string(options.port)
-                              : options.public_url;
+        // The reminder worker, in a background thread. SIGTERM and SIGINT are blocked first, so its thread
+        // inherits the mask and only RunServer's sigwait sees them.
+        std::unique_ptr<Dispatcher> dispatcher;
+        if (delivery) {
+          sigset_t stop_signals;
+          sigemptyset(&stop_signals);
+          sigaddset(&stop_signals, SIGTERM);
+          sigaddset(&stop_signals, SIGINT);
+          pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+          DispatcherOptions dispatch;
+          dispatch.worker_id = ServeWorkerId(options.port);
+          dispatch.retry = delivery->retry;
+          dispatch.clock = options.clock;
+          Api* logger = api.get();
+          // The event and the row's channel and id only: a failure's reason may quote an address (it is kept in
+          // the outbox for staff).
+          dispatch.log = [logger](const std::string& event, const std::string& detail) {
+            if (event == "notify.error") return logger->Log("error", event, {{"reason", detail}});
+            logger->Log("info", event, {{"entry", detail.substr(0, detail.find(": "))}});
+          };
+          dispatcher = std::make_unique<Dispatcher>(*store, MakeChannels(*delivery, options.clock), dispatch);
+          dispatcher->Start();
+        }
         std::cout << "aftercare: serving " << url << " (database " << Redacted(settings["db"]) << ", protocol "
                   << protocol.id << " " << protocol.version << ")\n"
                   << "aftercare: create a clinic and its first staff login with:\n"
@@ -198,6 +263,7 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
                   << "aftercare: then log in on the clinic page: " << url << "/\n"
                   << std::flush;
         auto ran = RunServer(*api, options);
+        if (dispatcher) dispatcher->Stop();  // finishes the message in flight
         if (!ran) {
           std::cerr << "aftercare: error: " << ran.error().message << "\n";
           return kExitFailed;
