@@ -127,6 +127,8 @@ int CancelReminders(Store& store, Id clinic_id, Id procedure_id, Instant now);
 int UnsubscribePatient(Store& store, Id procedure_id, Instant now);
 // The link in each mail. Error: an unknown token.
 Result<int> UnsubscribeByToken(Store& store, std::string_view token, Instant now);
+// Whether an unsubscribe link's token is one the outbox issued (changes nothing; for a confirmation page).
+bool UnsubscribeTokenKnown(Store& store, std::string_view token);
 // Whether the patient of a procedure unsubscribed.
 bool Unsubscribed(Store& store, Id procedure_id);
 // Rows of the whole outbox in each state (every state present, 0 if none), e.g. for /metrics.

@@ -287,6 +287,19 @@ Result<int> UnsubscribeByToken(Store& store, std::string_view token, Instant now
   return *withdrawn;
 }
 
+bool UnsubscribeTokenKnown(Store& store, std::string_view token) {
+  if (token.empty() || token.size() > 200) return false;
+  std::string hash = HashToken(token);
+  bool known = false;
+  store.Transact([&](soci::session& sql) {
+    long long patient_id = 0;
+    sql << "SELECT patient_id FROM notify_unsubscribe WHERE token_hash = :h", soci::use(hash),
+        soci::into(patient_id);
+    known = sql.got_data();
+  });
+  return known;
+}
+
 bool Unsubscribed(Store& store, Id procedure_id) {
   bool out = false;
   store.Transact([&](soci::session& sql) {

@@ -19,6 +19,7 @@
 #endif
 #include "aftercare/checks.h"
 #include "aftercare/engine.h"
+#include "aftercare/notify.h"
 #include "aftercare/server.h"
 #include "aftercare/text.h"
 #include "aftercare/views.h"
@@ -54,6 +55,9 @@ HttpResponse ErrorResponse(int status, const std::string& code, const std::strin
 }
 
 std::string IsoUtc(Instant t) { return date::format("%FT%TZ", t); }
+
+// The unsubscribe pages: no scripts or styles, one form posting back to the same address.
+constexpr const char* kUnsubscribePagePolicy = "default-src 'none'; form-action 'self'; frame-ancestors 'none'";
 
 // ------------------------------------------------------------------------------------------------------------------
 // Query strings and bodies
@@ -702,7 +706,9 @@ struct Api::Impl {
     std::string base = "/api/v1/p/" + token;
     out["links"] = {{"status", base + "/status"}, {"can", base + "/can?q="}, {"plan", base + "/plan"},
                     {"med", base + "/med?q="},    {"ingredients", base + "/ingredients"},
-                    {"symptom", base + "/symptom"}, {"calendar", base + "/plan.ics"}};
+                    {"symptom", base + "/symptom"}, {"calendar", base + "/plan.ics"},
+                    {"unsubscribe", base + "/unsubscribe"}};
+    out["reminders"] = RemindersJson(record);
     return JsonResponse(200, out);
   }
 
@@ -713,7 +719,16 @@ struct Api::Impl {
     Instant at = ParseAt(query, plan);
     auto answers = plan.Status(at);
     if (!answers) Refuse(400, "invalid_time", answers.error().message);
-    return JsonResponse(200, StatusJson(plan, at, *answers));
+    json out = StatusJson(plan, at, *answers);
+    out["reminders"] = RemindersJson(record);
+    return JsonResponse(200, out);
+  }
+
+  // Whether the patient page offers "Stop reminders": the procedure has a contact to remind, and the patient has
+  // not unsubscribed.
+  json RemindersJson(const ProcedureRecord& record) {
+    bool contact = record.contact && !record.contact->empty();
+    return {{"contact", contact}, {"subscribed", !Unsubscribed(store, record.id)}};
   }
 
   HttpResponse PatientPlan(const HttpRequest& request, const std::string& token) {
@@ -835,6 +850,112 @@ struct Api::Impl {
   }
 
   // --------------------------------------------------------------------------------------------------------------
+  // Reminders (the notify module's outbox)
+  // --------------------------------------------------------------------------------------------------------------
+
+  // Patient, from their page: no more reminders for this patient, now or for later procedures.
+  HttpResponse PatientUnsubscribe(const HttpRequest& request, const std::string& token) {
+    ParseQuery(request.query, {});
+    ProcedureRecord record = Patient(token);
+    if (!request.body.empty()) ParseBody(request, options.max_body_bytes, {});
+    int withdrawn = UnsubscribePatient(store, record.id, Now());
+    store.Audit(AuditEntry{record.clinic_id, "patient:" + std::to_string(record.id), "reminders.unsubscribe",
+                           "procedure:" + std::to_string(record.id), Now()});
+    return JsonResponse(200, {{"reminders", {{"subscribed", false}}}, {"withdrawn", withdrawn}});
+  }
+
+  // The link in each mail. GET changes nothing (mail scanners follow links): a page, or JSON, offering the POST.
+  // POST unsubscribes: the page's button, and mail clients' one-click List-Unsubscribe (a form body, ignored).
+  HttpResponse UnsubscribeLink(const HttpRequest& request, const std::string& token) {
+    ParseQuery(request.query, {});
+    if (request.body.size() > options.max_body_bytes) {
+      Refuse(413, "payload_too_large", "the body is larger than " + std::to_string(options.max_body_bytes) + " bytes");
+    }
+    const char* invalid = "this unsubscribe link is not valid; ask your clinic to stop the reminders";
+    if (!LooksLikeToken(token)) Refuse(404, "not_found", invalid);
+    if (request.method == "GET") {
+      if (!UnsubscribeTokenKnown(store, token)) Refuse(404, "not_found", invalid);
+      if (!WantsHtml(request)) {
+        return JsonResponse(200, {{"unsubscribe", {{"method", "POST"}, {"url", "/u/" + token}}}});
+      }
+      HttpResponse r;
+      r.content_type = "text/html; charset=utf-8";
+      r.headers.emplace_back("Content-Security-Policy", kUnsubscribePagePolicy);
+      r.body =
+          "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+          "content=\"width=device-width, initial-scale=1\"><title>Stop reminders</title></head><body><main>"
+          "<h1>Stop aftercare reminders?</h1><p>You will get no more reminder emails or messages from your clinic "
+          "about your aftercare.</p><form method=\"post\"><button type=\"submit\">Stop reminders</button></form>"
+          "</main></body></html>";
+      return r;
+    }
+    auto withdrawn = UnsubscribeByToken(store, token, Now());
+    if (!withdrawn) Refuse(404, "not_found", invalid);
+    if (WantsHtml(request)) {
+      HttpResponse r;
+      r.content_type = "text/html; charset=utf-8";
+      r.headers.emplace_back("Content-Security-Policy", kUnsubscribePagePolicy);
+      r.body =
+          "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+          "content=\"width=device-width, initial-scale=1\"><title>Reminders stopped</title></head><body><main>"
+          "<h1>Reminders stopped</h1><p>You will get no more aftercare reminders. Your aftercare link still "
+          "works.</p></main></body></html>";
+      return r;
+    }
+    return JsonResponse(200, {{"reminders", {{"subscribed", false}}}, {"withdrawn", *withdrawn}});
+  }
+
+  // Staff: withdraws a procedure's pending reminders.
+  HttpResponse CancelProcedureReminders(const HttpRequest& request, const std::string& id_text) {
+    StaffIdentity who = Staff(request);
+    ParseQuery(request.query, {});
+    ProcedureRecord record = StaffProcedure(who, id_text);
+    if (!request.body.empty()) ParseBody(request, options.max_body_bytes, {});
+    int cancelled = CancelReminders(store, who.clinic_id, record.id, Now());
+    store.Audit(AuditEntry{who.clinic_id, "staff:" + std::to_string(who.staff_id), "reminders.cancel",
+                           "procedure:" + std::to_string(record.id), Now()});
+    return JsonResponse(200, {{"procedure_id", record.id}, {"cancelled", cancelled}});
+  }
+
+  // Staff: the clinic's reminders and their delivery state (what failed and why), newest due first.
+  HttpResponse Outbox(const HttpRequest& request) {
+    StaffIdentity who = Staff(request);
+    auto query = ParseQuery(request.query, {"state", "procedure", "limit"});
+    std::optional<OutboxState> state;
+    if (auto it = query.find("state"); it != query.end()) {
+      state = ParseOutboxState(it->second);
+      if (!state) Refuse(400, "invalid_parameter", "state: pending, sent, failed, cancelled or unsubscribed");
+    }
+    std::optional<Id> procedure;
+    if (auto it = query.find("procedure"); it != query.end()) procedure = StaffProcedure(who, it->second).id;
+    int limit = 100;
+    if (auto it = query.find("limit"); it != query.end()) {
+      const std::string& v = it->second;
+      if (v.empty() || v.size() > 4 || !std::all_of(v.begin(), v.end(), ::isdigit) || std::stoi(v) < 1 ||
+          std::stoi(v) > 1000) {
+        Refuse(400, "invalid_parameter", "limit: a whole number from 1 to 1000");
+      }
+      limit = std::stoi(v);
+    }
+    json items = json::array();
+    for (const auto& e : ListOutbox(store, who.clinic_id, procedure, state, limit)) {
+      items.push_back({{"event_id", e.event_id},
+                       {"channel", e.channel},
+                       {"procedure_id", e.procedure_id},
+                       {"kind", e.kind},
+                       {"due", IsoUtc(e.due)},
+                       {"state", OutboxStateName(e.state)},
+                       {"attempts", e.attempts},
+                       {"next_attempt", IsoUtc(e.next_attempt)},
+                       {"sent_at", e.sent_at ? json(IsoUtc(*e.sent_at)) : json(nullptr)},
+                       {"last_error", e.last_error}});
+    }
+    store.Audit(AuditEntry{who.clinic_id, "staff:" + std::to_string(who.staff_id), "outbox.list",
+                           procedure ? "procedure:" + std::to_string(*procedure) : "", Now()});
+    return JsonResponse(200, {{"items", items}, {"limit", limit}});
+  }
+
+  // --------------------------------------------------------------------------------------------------------------
   // Routing
   // --------------------------------------------------------------------------------------------------------------
 
@@ -908,6 +1029,12 @@ struct Api::Impl {
       if (WantsHtml(request)) return PatientPage(options.web_root);  // a browser: the patient page
       return PatientIndex(request, seg[1]);
     }
+    if (seg.size() == 2 && seg[0] == "u") {
+      *route = "/u/{token}";
+      limited();
+      allow({"GET", "POST"});
+      return UnsubscribeLink(request, seg[1]);
+    }
     if (seg.size() < 3 || seg[0] != "api" || seg[1] != "v1") {
       *route = "unmatched";
       Refuse(404, "not_found", "no such endpoint; the API is under /api/v1 (see docs/openapi.yaml)");
@@ -939,11 +1066,21 @@ struct Api::Impl {
         allow({"GET"});
         return SeriesView(request, seg[3]);
       }
+      if (seg.size() == 6 && seg[4] == "reminders" && seg[5] == "cancel") {
+        *route = "/api/v1/procedures/{id}/reminders/cancel";
+        allow({"POST"});
+        return CancelProcedureReminders(request, seg[3]);
+      }
       if (seg.size() == 5 && seg[4] == "follow-ups") {
         *route = "/api/v1/procedures/{id}/follow-ups";
         allow({"POST"});
         return FollowUp(request, seg[3]);
       }
+    }
+    if (seg.size() == 3 && seg[2] == "outbox") {
+      *route = "/api/v1/outbox";
+      allow({"GET"});
+      return Outbox(request);
     }
     if (seg[2] == "p" && seg.size() == 4) {
       *route = "/api/v1/p/{token}";
@@ -962,6 +1099,7 @@ struct Api::Impl {
       if (what == "symptom") return allow({"POST"}), PatientSymptom(request, token);
       if (what == "plan.ics") return allow({"GET"}), PatientCalendar(request, token);
       if (what == "qr.svg") return allow({"GET"}), PatientQr(request, token);
+      if (what == "unsubscribe") return allow({"POST"}), PatientUnsubscribe(request, token);
       *route = "/api/v1/p/{token}/{unknown}";  // never a user's text in a metric label or a log line
     }
     *route = "unmatched";
