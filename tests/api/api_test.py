@@ -557,6 +557,270 @@ class RateLimitTest(unittest.TestCase):
             shutil.rmtree(folder, ignore_errors=True)
 
 
+SYSTEM_PYTHON = "/usr/bin/python3"  # tests/notify/sinks.py needs Debian's python3-aiosmtpd
+SINKS = os.path.join(HERE, "..", "notify", "sinks.py")
+WEBHOOK_SECRET = "an-api-test-webhook-secret"
+
+
+def write_notify_config(path, smtp_port, webhook_port):
+    with open(path, "w") as f:
+        f.write(f"""format_version = 1
+[smtp]
+url = "smtp://127.0.0.1:{smtp_port}"
+tls = "none"
+from = "Api Test Clinic <reminders@api-test.example>"
+timeout_seconds = 10
+[webhook]
+url = "http://127.0.0.1:{webhook_port}/hook"
+secret = "{WEBHOOK_SECRET}"
+timeout_seconds = 10
+[retry]
+first_delay = 1
+max_delay = 2
+""")
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class RemindersTest(unittest.TestCase):
+    """serve --notify-config: reminders written at registration, the reminder routes, and delivery end to end."""
+
+    create_clinic = ApiTest.__dict__["create_clinic"]
+    register = ApiTest.__dict__["register"]
+    assert_error = ApiTest.assert_error
+    patient = ApiTest.patient
+
+    @classmethod
+    def setUpClass(cls):
+        cls.folder = tempfile.mkdtemp(prefix="aftercare-reminders-")
+        cls.db = os.environ.get("AFTERCARE_TEST_DATABASE") or "sqlite:" + os.path.join(cls.folder, "db", "r.db")
+        cls.clinic_a = cls.create_clinic("Reminder Clinic A")
+        cls.clinic_b = cls.create_clinic("Reminder Clinic B")
+        # Nothing is due for hours, so nothing is sent: the mail server and webhook need not exist.
+        cls.config = os.path.join(cls.folder, "notify.toml")
+        write_notify_config(cls.config, free_port(), free_port())
+        cls.server = Server(cls.db, cls.folder, args=["--notify-config", cls.config])
+        cls.base = cls.server.base
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cls.now = now
+        cls.a1 = cls.register(cls.clinic_a["api_token"], "RA-001", iso(now - datetime.timedelta(hours=3)), ["face"],
+                              display_name="Rita Example", contact="rita@example.org")
+        cls.a2 = cls.register(cls.clinic_a["api_token"], "RA-002", iso(now - datetime.timedelta(hours=2)), ["face"],
+                              contact="ruth@example.org")
+        cls.a3 = cls.register(cls.clinic_a["api_token"], "RA-003", iso(now - datetime.timedelta(hours=1)), ["face"])
+        cls.b1 = cls.register(cls.clinic_b["api_token"], "RB-001", iso(now - datetime.timedelta(hours=3)), ["face"],
+                              display_name="Rob Example", contact="rob@example.org")
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        logs = cls.server.logs()
+        shutil.rmtree(cls.folder, ignore_errors=True)
+        assert code == 0, f"serve exited {code} on SIGTERM"
+        for secret in [cls.a1["patient_token"], cls.b1["patient_token"], "RA-001", "Rita", "rita@example.org",
+                       "rob@example.org", cls.clinic_a["api_token"]]:
+            assert secret not in logs, f"the log holds {secret!r}"
+
+    def outbox(self, token, query=""):
+        status, _, body = call(self.base, "GET", "/api/v1/outbox" + query, token=token)
+        self.assertEqual(status, 200, body)
+        return body["items"]
+
+    def states(self, token, procedure):
+        return {i["state"] for i in self.outbox(token, f"?procedure={procedure}&limit=1000")}
+
+    def test_registration_writes_the_reminders(self):
+        pid = self.a1["procedure"]["id"]
+        items = self.outbox(self.clinic_a["api_token"], f"?procedure={pid}&limit=1000")
+        self.assertEqual({i["channel"] for i in items}, {"email", "webhook"})
+        self.assertEqual({i["state"] for i in items}, {"pending"})
+        self.assertIn(f"rem-{pid}-sunscreen_allowed", {i["event_id"] for i in items})
+        self.assertTrue(all(i["procedure_id"] == pid for i in items))
+        # No contact, no mail: only the clinic's webhook.
+        no_contact = self.outbox(self.clinic_a["api_token"], f"?procedure={self.a3['procedure']['id']}")
+        self.assertEqual({i["channel"] for i in no_contact}, {"webhook"})
+        # The clinic sees only its own rows.
+        self.assertEqual({i["procedure_id"] for i in self.outbox(self.clinic_b["api_token"], "?limit=1000")},
+                         {self.b1["procedure"]["id"]})
+        self.assertEqual(len(self.outbox(self.clinic_a["api_token"], "?state=pending&limit=2")), 2)
+        _, _, text = call(self.base, "GET", "/metrics")
+        pending = [line for line in text.splitlines() if line.startswith('aftercare_outbox_reminders{state="pending"}')]
+        self.assertEqual(len(pending), 1, text)
+        self.assertGreater(int(pending[0].split()[-1]), 0)
+        # The patient page's switch.
+        status, _, body = call(self.base, "GET", self.patient(self.a1) + "/status")
+        self.assertEqual(body["reminders"], {"contact": True, "subscribed": True})
+        _, _, body = call(self.base, "GET", self.patient(self.a3))
+        self.assertEqual(body["reminders"], {"contact": False, "subscribed": True})
+
+    def test_outbox_validates_its_query(self):
+        tok = self.clinic_a["api_token"]
+        for query in ["?state=lost", "?limit=0", "?limit=1001", "?limit=x", "?colour=red", "?state=failed&state=sent"]:
+            with self.subTest(query=query):
+                self.assert_error(call(self.base, "GET", "/api/v1/outbox" + query, token=tok), 400)
+        self.assert_error(call(self.base, "GET", "/api/v1/outbox?procedure=12x", token=tok), 404)
+        self.assert_error(call(self.base, "POST", "/api/v1/outbox", {}, tok), 405)
+
+    def test_patient_unsubscribe(self):
+        pid = self.a2["procedure"]["id"]
+        self.assertEqual(self.states(self.clinic_a["api_token"], pid), {"pending"})
+        status, _, body = call(self.base, "POST", self.patient(self.a2) + "/unsubscribe")
+        self.assertEqual(status, 200, body)
+        self.assertGreater(body["withdrawn"], 0)
+        self.assertEqual(self.states(self.clinic_a["api_token"], pid), {"unsubscribed"})
+        _, _, body = call(self.base, "GET", self.patient(self.a2) + "/status")
+        self.assertEqual(body["reminders"], {"contact": True, "subscribed": False})
+        status, _, body = call(self.base, "POST", self.patient(self.a2) + "/unsubscribe", {})  # again: no change
+        self.assertEqual((status, body["withdrawn"]), (200, 0))
+        self.assert_error(call(self.base, "POST", self.patient(self.a2) + "/unsubscribe", {"all": True}), 400)
+        self.assert_error(call(self.base, "GET", self.patient(self.a2) + "/unsubscribe"), 405)
+
+    def test_staff_cancel(self):
+        pid = self.a3["procedure"]["id"]
+        status, _, body = call(self.base, "POST", f"/api/v1/procedures/{pid}/reminders/cancel",
+                               token=self.clinic_a["api_token"])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["procedure_id"], pid)
+        self.assertGreater(body["cancelled"], 0)
+        self.assertEqual(self.states(self.clinic_a["api_token"], pid), {"cancelled"})
+        self.assertEqual(self.outbox(self.clinic_a["api_token"], f"?procedure={pid}&state=pending"), [])
+
+    def test_other_clinics_and_patients_get_404(self):
+        pid = self.b1["procedure"]["id"]
+        for token, status in [(self.clinic_a["api_token"], 404), (self.b1["patient_token"], 401), (None, 401)]:
+            with self.subTest(token=token and token[:6]):
+                self.assert_error(call(self.base, "POST", f"/api/v1/procedures/{pid}/reminders/cancel", token=token),
+                                  status)
+                self.assert_error(call(self.base, "GET", f"/api/v1/outbox?procedure={pid}", token=token), status)
+        self.assertEqual(self.states(self.clinic_b["api_token"], pid), {"pending"})
+        for token in ["x" * 43, "short", self.clinic_b["api_token"]]:
+            self.assert_error(call(self.base, "POST", f"/api/v1/p/{token}/unsubscribe"), 404)
+        self.assertEqual(self.states(self.clinic_b["api_token"], pid), {"pending"})
+
+    def test_unsubscribe_link_with_a_bad_token_is_404(self):
+        for token in ["x" * 43, "not-a-token", "%00", self.b1["patient_token"]]:
+            for method in ["GET", "POST"]:
+                with self.subTest(token=token[:6], method=method):
+                    self.assert_error(call(self.base, method, f"/u/{token}"), 404)
+        self.assert_error(call(self.base, "PUT", "/u/" + "x" * 43), 405)
+        self.assertEqual(self.states(self.clinic_b["api_token"], self.b1["procedure"]["id"]), {"pending"})
+
+    def test_bad_notify_config_is_one_line_and_exit_2(self):
+        bad = os.path.join(self.folder, "bad.toml")
+        with open(bad, "w") as f:
+            f.write("format_version = 1\n[smtp]\ncolour = 'blue'\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
+        for args, extra in [(["--notify-config", bad], {}), ([], {"AFTERCARE_NOTIFY_CONFIG": bad}),
+                            (["--notify-config", os.path.join(self.folder, "missing.toml")], {})]:
+            with self.subTest(args=args, env=extra):
+                out = subprocess.run([BINARY, "serve", "--listen", f"127.0.0.1:{free_port()}", "--db", self.db] + args,
+                                     cwd=self.folder, env=dict(env, **extra), capture_output=True, text=True,
+                                     timeout=60)
+                self.assertEqual(out.returncode, 2, out.stderr)
+                self.assertEqual(len(out.stderr.strip().splitlines()), 1, out.stderr)
+                self.assertIn("notify-config", out.stderr)
+        help_text = subprocess.run([BINARY, "serve", "--help"], capture_output=True, text=True).stdout
+        self.assertIn("--notify-config", help_text)
+        self.assertIn("AFTERCARE_NOTIFY_CONFIG", help_text)
+
+    def test_zz_delivery_end_to_end(self):
+        # Last in the class (zz): on PostgreSQL the database is shared, and `dispatch --now 2030-...` sends every
+        # row due by then, the other tests' too. On SQLite it has a database of its own.
+        if subprocess.run([SYSTEM_PYTHON, "-c", "import aiosmtpd"], capture_output=True).returncode != 0:
+            self.skipTest("python3-aiosmtpd is not installed")
+        folder = os.path.join(self.folder, "e2e")
+        os.makedirs(folder)
+        sinks_log = open(os.path.join(folder, "sinks.log"), "w")  # noqa: SIM115 (closed below)
+        sinks = subprocess.Popen([SYSTEM_PYTHON, SINKS, os.path.join(folder, "sinks"), "--secret", WEBHOOK_SECRET],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sinks_log, text=True)
+        server = None
+        try:
+            ports = json.loads(sinks.stdout.readline())
+            config = os.path.join(folder, "notify.toml")
+            write_notify_config(config, ports["smtp"], ports["webhook"])
+            db = self.db if not self.db.startswith("sqlite:") else "sqlite:" + os.path.join(folder, "e2e.db")
+            out = subprocess.run([BINARY, "--json", "admin", "create-clinic", "Delivery Clinic", "--db", db],
+                                 cwd=folder, capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            tok = json.loads(out.stdout)["api_token"]
+            # serve's clock is frozen at 12:00; the procedure ended at 00:00 UTC, so "sunscreen allowed" (12 h) is due
+            # now and the dispatcher inside serve sends it. In 2030, so no real-clock dispatcher sends these rows.
+            server = Server(db, folder, args=["--notify-config", config, "--now", "2030-06-01T12:00Z"])
+            body = {"reference": "D-1", "procedure_end": "2030-06-01T00:00Z", "zone": "UTC", "areas": ["face"],
+                    "contact": "dana@example.org", "display_name": "Dana"}
+            status, _, reg = call(server.base, "POST", "/api/v1/procedures", body, tok)
+            self.assertEqual(status, 201, reg)
+            pid = reg["procedure"]["id"]
+            first = f"rem-{pid}-sunscreen_allowed"
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                sent = {(i["channel"], i["event_id"]) for i in
+                        call(server.base, "GET", f"/api/v1/outbox?procedure={pid}&state=sent", token=tok)[2]["items"]}
+                if sent == {("email", first), ("webhook", first)}:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(sent, {("email", first), ("webhook", first)})
+            self.assertEqual(server.stop(), 0)
+            server = None
+
+            # Two weeks later, the rest through `aftercare dispatch` against the same database.
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
+            out = subprocess.run([BINARY, "dispatch", "--db", db, "--notify-config", config, "--until-idle",
+                                  "--now", "2030-06-15T12:00Z", "--worker-id", "api-test", "--quiet"], cwd=folder,
+                                 env=env, capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            mine = f"rem-{pid}-"
+            mails = [m for m in read_jsonl(os.path.join(folder, "sinks", "mail.jsonl")) if m["event_id"].startswith(mine)]
+            hooks = [h for h in read_jsonl(os.path.join(folder, "sinks", "webhook.jsonl"))
+                     if h["event_id"].startswith(mine)]
+            server = Server(db, folder, args=["--notify-config", config, "--now", "2030-06-15T12:00Z"])
+            items = call(server.base, "GET", f"/api/v1/outbox?procedure={pid}&limit=1000", token=tok)[2]["items"]
+            sent = {i["event_id"] for i in items if i["channel"] == "email" and i["state"] == "sent"}
+            self.assertGreater(len(sent), 5)
+            self.assertEqual({m["event_id"] for m in mails}, sent)
+            self.assertEqual({h["event_id"] for h in hooks},
+                             {i["event_id"] for i in items if i["channel"] == "webhook" and i["state"] == "sent"})
+            self.assertEqual({m["to"][0] for m in mails}, {"dana@example.org"})
+            self.assertIn(f"rem-{pid}-book_next_treatment",
+                          {i["event_id"] for i in items if i["state"] == "pending"})
+
+            # The mail's one-click unsubscribe link withdraws what is still pending; its GET changes nothing.
+            link = mails[0]["list_unsubscribe"].strip("<>")
+            path = link[link.index("/u/"):]
+            status, headers, page = call(server.base, "GET", path, headers={"Accept": "text/html"})
+            self.assertEqual(status, 200)
+            self.assertIn('<form method="post">', page)
+            self.assertIn("pending", {i["state"] for i in
+                                      call(server.base, "GET", f"/api/v1/outbox?procedure={pid}", token=tok)[2]["items"]})
+            status, _, body = call(server.base, "POST", path, raw=b"List-Unsubscribe=One-Click",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual(status, 200, body)
+            self.assertGreater(body["withdrawn"], 0)
+            states = {i["state"] for i in
+                      call(server.base, "GET", f"/api/v1/outbox?procedure={pid}&limit=1000", token=tok)[2]["items"]}
+            self.assertEqual(states, {"sent", "unsubscribed"})
+            self.assertEqual(server.stop(), 0)
+            logs = server.logs()
+            server = None
+            self.assertNotIn("dana@example.org", logs)
+        finally:
+            if server:
+                server.stop()
+            sinks.stdin.close()
+            try:
+                sinks.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                sinks.kill()
+                sinks.wait()
+            sinks.stdout.close()
+            sinks_log.close()
+
+
 class CommandTest(unittest.TestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="aftercare-cmd-")
