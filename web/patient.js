@@ -300,6 +300,33 @@
   }
 
   // --------------------------------------------------------------------------------------------------------------
+  // Reminders: "Stop reminders" when the clinic has a contact to remind and the patient has not unsubscribed
+  // --------------------------------------------------------------------------------------------------------------
+
+  function showReminders(reminders) {
+    if (!reminders || !reminders.contact) return;
+    $('reminders').hidden = false;
+    if (!reminders.subscribed) {
+      $('stop-reminders').hidden = true;
+      $('reminders-text').textContent = 'You asked for no reminders. This page still shows your plan.';
+    }
+  }
+
+  async function stopReminders() {
+    const button = $('stop-reminders');
+    button.disabled = true;
+    const r = await api(base + '/unsubscribe', { method: 'POST' });
+    if (!r.ok) {
+      button.disabled = false;
+      $('reminders-result').textContent = r.message || 'The reminders could not be stopped. Please try again.';
+      return;
+    }
+    button.hidden = true;
+    $('reminders-text').textContent = 'You asked for no reminders. This page still shows your plan.';
+    $('reminders-result').textContent = 'Reminders stopped. You will get no more reminders from your clinic.';
+  }
+
+  // --------------------------------------------------------------------------------------------------------------
 
   async function start() {
     $('ics').href = base + '/plan.ics';
@@ -307,6 +334,7 @@
     $('ingredients-form').addEventListener('submit', checkIngredients);
     $('symptom-form').addEventListener('submit', checkSymptom);
     $('print').addEventListener('click', () => window.print());
+    $('stop-reminders').addEventListener('click', stopReminders);
     const [index, planned] = await Promise.all([api(base), api(base + '/plan')]);
     if (!index.ok || !planned.ok) {
       showError((index.message || planned.message) || 'Your plan could not be loaded.');
@@ -315,6 +343,7 @@
     }
     plan = planned.data;
     plan.display_name = index.data.display_name || '';
+    showReminders(index.data.reminders);
     const p = plan.procedure;
     $('summary').textContent = (plan.display_name ? plan.display_name + ', your ' : 'Your ') +
       `treatment (${p.areas.join(', ')}) ended ${when(p.end, undefined, { withYear: true })}.`;

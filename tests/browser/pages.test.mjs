@@ -249,6 +249,13 @@ test('the patient page: right now, countdowns, timeline, ask box, checks, .ics a
     assert.match(text, /BEGIN:VEVENT/);
   }
 
+  // Ann gave a contact, so the page offers to stop reminders; after a tap it says they stopped.
+  assert.ok(await page.locator('#reminders').isVisible());
+  await page.getByRole('button', { name: 'Stop reminders' }).tap();
+  await page.waitForFunction(() => /Reminders stopped/.test(document.querySelector('#reminders-result')?.textContent || ''));
+  assert.equal(await page.locator('#stop-reminders').isVisible(), false);
+  await axe(page, 'patient-reminders-stopped');
+
   // The print view: only the personal sheet, on one A4 page.
   await page.emulateMedia({ media: 'print' });
   assert.ok(await page.locator('#sheet').isVisible());
