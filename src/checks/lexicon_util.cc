@@ -8,69 +8,17 @@
 
 namespace aftercare::checks_internal {
 
-void LexiconErrors::Add(std::string where, std::string message) {
-  messages_.push_back(where.empty() ? std::move(message) : where + ": " + message);
-}
-
 Error LexiconErrors::ToError() const {
-  std::string text = origin_ + ": " + (messages_.empty() ? std::string("invalid") : messages_.front());
-  if (messages_.size() > 1) {
-    text += " (and " + std::to_string(messages_.size() - 1) + " more problem" + (messages_.size() > 2 ? "s" : "") + ")";
+  std::string first = "invalid";
+  if (!findings_.empty()) {
+    const Finding& f = findings_.front();
+    first = f.where.empty() ? f.message : f.where + ": " + f.message;
+  }
+  std::string text = origin_ + ": " + first;
+  if (findings_.size() > 1) {
+    text += " (and " + std::to_string(findings_.size() - 1) + " more problem" + (findings_.size() > 2 ? "s" : "") + ")";
   }
   return MakeError(std::move(text));
-}
-
-void TableReader::CheckKeys(std::initializer_list<std::string_view> known) {
-  for (const auto& [key, node] : table_) {
-    if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
-      Error("unknown key '" + std::string(key.str()) + "' (known: " +
-            JoinOr(std::vector<std::string>(known.begin(), known.end())) + ")");
-    }
-  }
-}
-
-std::string TableReader::String(std::string_view key, bool required) {
-  const toml::node* node = table_.get(key);
-  if (node == nullptr) {
-    if (required) Error("missing '" + std::string(key) + "'");
-    return {};
-  }
-  if (!node->is_string()) {
-    Error("'" + std::string(key) + "' must be a string");
-    return {};
-  }
-  std::string value = node->as_string()->get();
-  if (required && value.empty()) Error("'" + std::string(key) + "' must not be empty");
-  return value;
-}
-
-std::vector<std::string> TableReader::Strings(std::string_view key) {
-  std::vector<std::string> out;
-  const toml::node* node = table_.get(key);
-  if (node == nullptr) return out;
-  const toml::array* array = node->as_array();
-  if (array == nullptr) {
-    Error("'" + std::string(key) + "' must be an array of strings");
-    return out;
-  }
-  for (const toml::node& item : *array) {
-    if (!item.is_string()) {
-      Error("'" + std::string(key) + "' must hold only strings");
-      continue;
-    }
-    out.push_back(item.as_string()->get());
-  }
-  return out;
-}
-
-bool TableReader::Bool(std::string_view key, bool fallback) {
-  const toml::node* node = table_.get(key);
-  if (node == nullptr) return fallback;
-  if (!node->is_boolean()) {
-    Error("'" + std::string(key) + "' must be true or false");
-    return fallback;
-  }
-  return node->as_boolean()->get();
 }
 
 Result<bool> ReadLexicon(std::string_view toml_text, std::string_view origin,
@@ -101,22 +49,8 @@ Result<bool> ReadLexicon(std::string_view toml_text, std::string_view origin,
 
 void ForEachTable(const toml::table& root, std::string_view key, LexiconErrors* errors,
                   const std::function<void(const toml::table&, std::string where)>& visit) {
-  const toml::node* node = root.get(key);
-  if (node == nullptr) return;
-  const toml::array* array = node->as_array();
-  if (array == nullptr) {
-    errors->Add(std::string(key), "must be an array of tables ([[" + std::string(key) + "]])");
-    return;
-  }
-  std::size_t i = 0;
-  for (const toml::node& item : *array) {
-    std::string where = std::string(key) + "[" + std::to_string(i++) + "]";
-    if (const toml::table* table = item.as_table()) {
-      visit(*table, where);
-    } else {
-      errors->Add(where, "must be a table");
-    }
-  }
+  ForEachTomlTable(root, key, errors->findings(),
+                   [&](const toml::table& table, const std::string& where) { visit(table, where); });
 }
 
 std::string Singular(std::string_view word) {

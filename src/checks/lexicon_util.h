@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "aftercare/result.h"
+#include "aftercare/toml_fields.h"
 
 namespace aftercare::checks_internal {
 
@@ -20,32 +21,22 @@ namespace aftercare::checks_internal {
 class LexiconErrors {
  public:
   explicit LexiconErrors(std::string origin) : origin_(std::move(origin)) {}
-  void Add(std::string where, std::string message);
-  bool empty() const { return messages_.empty(); }
+  void Add(std::string where, std::string message) { findings_.push_back({std::move(where), std::move(message)}); }
+  bool empty() const { return findings_.empty(); }
+  std::vector<Finding>* findings() { return &findings_; }
   // "<origin>: <where>: <message> (and N more problems)".
   Error ToError() const;
 
  private:
   std::string origin_;
-  std::vector<std::string> messages_;
+  std::vector<Finding> findings_;
 };
 
 // Typed reads of one TOML table; a wrong type or a missing required key is recorded, never thrown.
-class TableReader {
+class TableReader : public TomlFields {
  public:
   TableReader(const toml::table& table, std::string where, LexiconErrors* errors)
-      : table_(table), where_(std::move(where)), errors_(errors) {}
-  void CheckKeys(std::initializer_list<std::string_view> known);
-  std::string String(std::string_view key, bool required);
-  std::vector<std::string> Strings(std::string_view key);
-  bool Bool(std::string_view key, bool fallback);
-  void Error(std::string message) { errors_->Add(where_, std::move(message)); }
-  const std::string& where() const { return where_; }
-
- private:
-  const toml::table& table_;
-  std::string where_;
-  LexiconErrors* errors_;
+      : TomlFields(table, std::move(where), errors->findings()) {}
 };
 
 // Parses TOML text and checks `format_version`; calls `read` with the root table. toml::parse_error is caught here.

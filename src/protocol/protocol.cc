@@ -9,7 +9,7 @@
 #include <toml++/toml.h>
 
 #include "protocol_reader.h"
-#include "toml_fields.h"
+#include "aftercare/toml_fields.h"
 #include "aftercare/text.h"
 
 namespace aftercare {
@@ -23,27 +23,6 @@ const T* FindById(const std::vector<T>& items, std::string_view id) {
     if (item.id == id) return &item;
   }
   return nullptr;
-}
-
-// Calls `fn(table, where)` for each table of the array `key`; records an error if it is not an array of tables.
-template <typename Fn>
-void ForEachTable(const toml::table& root, std::string_view key, std::vector<Finding>* errors, Fn fn) {
-  const toml::node* node = root.get(key);
-  if (node == nullptr) return;
-  const toml::array* array = node->as_array();
-  if (array == nullptr) {
-    errors->push_back({std::string(key), "must be written as [[" + std::string(key) + "]] tables"});
-    return;
-  }
-  std::size_t index = 0;
-  for (const auto& item : *array) {
-    std::string where = std::string(key) + "[" + std::to_string(index++) + "]";
-    if (const toml::table* table = item.as_table()) {
-      fn(*table, where);
-    } else {
-      errors->push_back({where, "must be a table (" + LineOf(item) + ")"});
-    }
-  }
 }
 
 template <typename T>
@@ -84,17 +63,17 @@ class Reader {
       errors_->push_back({"file", "missing the [protocol] table with id, name and version"});
     }
     ReadSentences(&p);
-    ForEachTable(root_, "areas", errors_, [&](const toml::table& t, const std::string& where) {
+    ForEachTomlTable(root_, "areas", errors_, [&](const toml::table& t, const std::string& where) {
       TomlFields f(t, where, errors_);
       f.CheckKeys({"id", "label"});
       p.areas.push_back({f.String("id", true), f.String("label", true)});
     });
-    ForEachTable(root_, "contexts", errors_, [&](const toml::table& t, const std::string& where) {
+    ForEachTomlTable(root_, "contexts", errors_, [&](const toml::table& t, const std::string& where) {
       TomlFields f(t, where, errors_);
       f.CheckKeys({"id", "label"});
       p.contexts.push_back({f.String("id", true), f.String("label", true)});
     });
-    ForEachTable(root_, "activities", errors_, [&](const toml::table& t, const std::string& where) {
+    ForEachTomlTable(root_, "activities", errors_, [&](const toml::table& t, const std::string& where) {
       TomlFields f(t, where, errors_);
       f.CheckKeys({"id", "label", "synonyms"});
       p.activities.push_back({f.String("id", true), f.String("label", true), f.Strings("synonyms")});
@@ -116,7 +95,7 @@ class Reader {
 
  private:
   void ReadSentences(Protocol* p) {
-    ForEachTable(root_, "sentences", errors_, [&](const toml::table& t, const std::string& where) {
+    ForEachTomlTable(root_, "sentences", errors_, [&](const toml::table& t, const std::string& where) {
       TomlFields f(t, where, errors_);
       f.CheckKeys({"id", "section", "text", "informational"});
       Sentence s;
@@ -130,7 +109,7 @@ class Reader {
 
   void ReadRules(Protocol* p) {
     std::map<std::string, int> per_activity;
-    ForEachTable(root_, "rules", errors_, [&](const toml::table& t, const std::string& where) {
+    ForEachTomlTable(root_, "rules", errors_, [&](const toml::table& t, const std::string& where) {
       TomlFields f(t, where, errors_);
       f.CheckKeys({"id", "activity", "verdict", "from", "until", "areas", "context", "repeat", "note", "sources"});
       Rule r;
@@ -161,7 +140,7 @@ class Reader {
   }
 
   void ReadReactions(Protocol* p) {
-    ForEachTable(root_, "reactions", errors_, [&](const toml::table& t, const std::string& where) {
+    ForEachTomlTable(root_, "reactions", errors_, [&](const toml::table& t, const std::string& where) {
       TomlFields f(t, where, errors_);
       f.CheckKeys({"id", "label", "synonyms", "from", "until", "areas", "advice", "sources"});
       Reaction r;
@@ -203,7 +182,7 @@ class Reader {
   }
 
   void ReadResolutions(Protocol* p) {
-    ForEachTable(root_, "resolutions", errors_, [&](const toml::table& t, const std::string& where) {
+    ForEachTomlTable(root_, "resolutions", errors_, [&](const toml::table& t, const std::string& where) {
       TomlFields f(t, where, errors_);
       f.CheckKeys({"id", "subject", "rules", "sentences", "conflict", "reading"});
       Resolution r;

@@ -1,4 +1,4 @@
-#include "toml_fields.h"
+#include "aftercare/toml_fields.h"
 
 #include <algorithm>
 
@@ -93,6 +93,30 @@ std::optional<Offset> TomlFields::Duration(std::string_view key, bool required) 
     return std::nullopt;
   }
   return *offset;
+}
+
+}  // namespace aftercare
+
+namespace aftercare {
+
+void ForEachTomlTable(const toml::table& root, std::string_view key, std::vector<Finding>* findings,
+                      const std::function<void(const toml::table&, const std::string&)>& visit) {
+  const toml::node* node = root.get(key);
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    findings->push_back({std::string(key), "must be written as [[" + std::string(key) + "]] tables"});
+    return;
+  }
+  std::size_t index = 0;
+  for (const auto& item : *array) {
+    std::string where = std::string(key) + "[" + std::to_string(index++) + "]";
+    if (const toml::table* table = item.as_table()) {
+      visit(*table, where);
+    } else {
+      findings->push_back({where, "must be a table (" + LineOf(item) + ")"});
+    }
+  }
 }
 
 }  // namespace aftercare

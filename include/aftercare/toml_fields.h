@@ -1,7 +1,9 @@
-// Typed reads of TOML tables that record a Finding instead of throwing. Private to src/protocol.
-#ifndef AFTERCARE_SRC_PROTOCOL_TOML_FIELDS_H_
-#define AFTERCARE_SRC_PROTOCOL_TOML_FIELDS_H_
+// Typed reads of TOML tables that record a Finding instead of throwing: the one reader of every data file the
+// project has (protocols, lexicons), so each reports a wrong type, a missing key or a typo the same way.
+#ifndef AFTERCARE_TOML_FIELDS_H_
+#define AFTERCARE_TOML_FIELDS_H_
 
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -40,6 +42,10 @@ class TomlFields {
 // "line 12": where a node sits in its file.
 std::string LineOf(const toml::node& node);
 
+// Calls `visit(table, "key[i]")` for each table of the array of tables `key`; records a Finding if `key` is not one.
+void ForEachTomlTable(const toml::table& root, std::string_view key, std::vector<Finding>* findings,
+                      const std::function<void(const toml::table&, const std::string&)>& visit);
+
 }  // namespace aftercare
 
-#endif  // AFTERCARE_SRC_PROTOCOL_TOML_FIELDS_H_
+#endif  // AFTERCARE_TOML_FIELDS_H_
