@@ -864,6 +864,17 @@ struct Api::Impl {
     return JsonResponse(200, {{"reminders", {{"subscribed", false}}}, {"withdrawn", withdrawn}});
   }
 
+  // The two small pages of the mail's unsubscribe link: a title and the inside of <main>.
+  static HttpResponse UnsubscribePage(const std::string& title, const std::string& main_html) {
+    HttpResponse r;
+    r.content_type = "text/html; charset=utf-8";
+    r.headers.emplace_back("Content-Security-Policy", kUnsubscribePagePolicy);
+    r.body = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+             "content=\"width=device-width, initial-scale=1\"><title>" + title + "</title></head><body><main>" +
+             main_html + "</main></body></html>";
+    return r;
+  }
+
   // The link in each mail. GET changes nothing (mail scanners follow links): a page, or JSON, offering the POST.
   // POST unsubscribes: the page's button, and mail clients' one-click List-Unsubscribe (a form body, ignored).
   HttpResponse UnsubscribeLink(const HttpRequest& request, const std::string& token) {
@@ -878,29 +889,17 @@ struct Api::Impl {
       if (!WantsHtml(request)) {
         return JsonResponse(200, {{"unsubscribe", {{"method", "POST"}, {"url", "/u/" + token}}}});
       }
-      HttpResponse r;
-      r.content_type = "text/html; charset=utf-8";
-      r.headers.emplace_back("Content-Security-Policy", kUnsubscribePagePolicy);
-      r.body =
-          "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-          "content=\"width=device-width, initial-scale=1\"><title>Stop reminders</title></head><body><main>"
-          "<h1>Stop aftercare reminders?</h1><p>You will get no more reminder emails or messages from your clinic "
-          "about your aftercare.</p><form method=\"post\"><button type=\"submit\">Stop reminders</button></form>"
-          "</main></body></html>";
-      return r;
+      return UnsubscribePage("Stop reminders",
+                             "<h1>Stop aftercare reminders?</h1><p>You will get no more reminder emails or messages "
+                             "from your clinic about your aftercare.</p><form method=\"post\"><button "
+                             "type=\"submit\">Stop reminders</button></form>");
     }
     auto withdrawn = UnsubscribeByToken(store, token, Now());
     if (!withdrawn) Refuse(404, "not_found", invalid);
     if (WantsHtml(request)) {
-      HttpResponse r;
-      r.content_type = "text/html; charset=utf-8";
-      r.headers.emplace_back("Content-Security-Policy", kUnsubscribePagePolicy);
-      r.body =
-          "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-          "content=\"width=device-width, initial-scale=1\"><title>Reminders stopped</title></head><body><main>"
-          "<h1>Reminders stopped</h1><p>You will get no more aftercare reminders. Your aftercare link still "
-          "works.</p></main></body></html>";
-      return r;
+      return UnsubscribePage("Reminders stopped",
+                             "<h1>Reminders stopped</h1><p>You will get no more aftercare reminders. Your aftercare "
+                             "link still works.</p>");
     }
     return JsonResponse(200, {{"reminders", {{"subscribed", false}}}, {"withdrawn", *withdrawn}});
   }
