@@ -2,6 +2,7 @@
 """A real SMTP server (aiosmtpd) and a webhook receiver on 127.0.0.1, for the notify tests.
 
     sinks.py DIR [--tls] [--auth USER:PASSWORD] [--secret SECRET] [--reject-rcpt ADDRESS] [--webhook-fail N]
+             [--smtp-port PORT] [--tempfail-file PATH]
 
 Prints one JSON line {"smtp": PORT, "webhook": PORT, "cert": PATH-or-null} once both listen, then appends every
 accepted mail to DIR/mail.jsonl and every webhook request to DIR/webhook.jsonl (one JSON object a line, flushed
@@ -12,6 +13,8 @@ before the reply, so a message is on disk before the sender hears "accepted"). R
 --secret: webhook requests are checked (X-Aftercare-Signature = sha256=HMAC(secret, "<timestamp>.<body>"));
           a bad signature is answered 401 and not recorded as delivered.
 --webhook-fail N: the first N webhook requests are answered 503 (retry).
+--smtp-port: listen for SMTP on this port (default: a free one), e.g. one a sender was already refused on.
+--tempfail-file: while this file exists, every recipient (but a --reject-rcpt one) is answered 451 (try later).
 Run with /usr/bin/python3: aiosmtpd is Debian's python3-aiosmtpd.
 """
 import argparse
@@ -49,13 +52,16 @@ def free_port():
 
 
 class MailHandler:
-    def __init__(self, path, reject):
+    def __init__(self, path, reject, tempfail_file=None):
         self.path = path
         self.reject = reject
+        self.tempfail_file = tempfail_file
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.reject and address == self.reject:
             return "550 5.1.1 no such mailbox"
+        if self.tempfail_file and os.path.exists(self.tempfail_file):
+            return "451 4.3.0 mailbox temporarily unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -144,6 +150,8 @@ def main():
     parser.add_argument("--secret")
     parser.add_argument("--reject-rcpt")
     parser.add_argument("--webhook-fail", type=int, default=0)
+    parser.add_argument("--smtp-port", type=int, default=0)
+    parser.add_argument("--tempfail-file")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 
@@ -159,8 +167,8 @@ def main():
         user, password = args.auth.split(":", 1)
         kwargs.update(authenticator=make_authenticator(user, password), auth_required=True,
                       auth_require_tls=args.tls)
-    smtp_port = free_port()
-    controller = Controller(MailHandler(os.path.join(args.dir, "mail.jsonl"), args.reject_rcpt),
+    smtp_port = args.smtp_port or free_port()
+    controller = Controller(MailHandler(os.path.join(args.dir, "mail.jsonl"), args.reject_rcpt, args.tempfail_file),
                             hostname="127.0.0.1", port=smtp_port, **kwargs)
     controller.start()
 
