@@ -29,6 +29,27 @@ def pg_bin(name):
 @contextlib.contextmanager
 def throwaway_postgres():
     """Yields a libpq URL of a fresh, empty PostgreSQL server; everything is removed afterwards."""
+    with throwaway_postgres_server() as server:
+        yield server.url
+
+
+class PostgresServer:
+    """A throw-away server: its URL, and pg_ctl to stop, start or restart it (tests/fault)."""
+
+    def __init__(self, url, pg_ctl, data, log, options, prefix):
+        self.url, self._pg_ctl, self._data, self._log, self._options, self._prefix = \
+            url, pg_ctl, data, log, options, prefix
+
+    def ctl(self, action, *extra):
+        args = [self._pg_ctl, "-D", self._data, "-l", self._log, "-w", "-t", "60"]
+        if action in ("start", "restart"):
+            args += ["-o", self._options]
+        subprocess.run(self._prefix + args + list(extra) + [action], check=True, stdout=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def throwaway_postgres_server():
+    """Yields a PostgresServer on a fresh, empty PostgreSQL server; everything is removed afterwards."""
     initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
         raise FileNotFoundError("PostgreSQL is not installed (initdb/pg_ctl not found)")
@@ -46,11 +67,12 @@ def throwaway_postgres():
     try:
         subprocess.run(prefix + [initdb, "-D", data, "-A", "trust", "-U", "aftercare", "-E", "UTF8",
                                  "--no-sync"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        subprocess.run(prefix + [pg_ctl, "-D", data, "-l", log, "-w", "-t", "60", "-o",
-                                 f"-k {folder} -c listen_addresses='' -p {port} -c fsync=off", "start"],
+        options = f"-k {folder} -c listen_addresses='' -p {port} -c fsync=off"
+        subprocess.run(prefix + [pg_ctl, "-D", data, "-l", log, "-w", "-t", "60", "-o", options, "start"],
                        check=True, stdout=subprocess.DEVNULL)
         started = True
-        yield f"postgresql://aftercare@/postgres?host={folder}&port={port}"
+        yield PostgresServer(f"postgresql://aftercare@/postgres?host={folder}&port={port}", pg_ctl, data, log,
+                             options, prefix)
     finally:
         if started:
             subprocess.run(prefix + [pg_ctl, "-D", data, "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL,
