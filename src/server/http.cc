@@ -2,6 +2,7 @@
 // and stops gracefully on SIGTERM/SIGINT. RESTinio and asio exceptions stop here.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -47,6 +48,31 @@ std::string Reason(int status) {
   }
 }
 
+// RESTinio with its connection count limiter, so `max_parallel_connections` applies.
+struct Traits : restinio::default_traits_t {
+  static constexpr bool use_connection_count_limiter = true;
+};
+
+// File descriptors kept for everything but client connections: the database's files or sockets, the dispatcher's
+// sockets, web-root files, the listening socket, asio's own.
+constexpr std::size_t kReservedDescriptors = 64;
+
+// Raises the soft RLIMIT_NOFILE to the hard limit and returns how many connections fit under it. An accept that
+// fails with EMFILE stops RESTinio's acceptor for good (it does not retry), so connections are capped below the
+// descriptor limit instead: beyond the cap, new clients wait in the listen backlog until a connection closes.
+std::size_t ConnectionCap(std::size_t wanted) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::min<std::size_t>(wanted, 1024 - kReservedDescriptors);
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) return wanted;
+  std::size_t usable = limit.rlim_cur > kReservedDescriptors + 16 ? limit.rlim_cur - kReservedDescriptors : 16;
+  return std::min(wanted, usable);
+}
+
 }  // namespace
 
 Result<int> RunServer(Api& api, const ServerOptions& options) {
@@ -79,13 +105,14 @@ Result<int> RunServer(Api& api, const ServerOptions& options) {
     return restinio::request_accepted();
   };
 
-  using Traits = restinio::default_traits_t;
+  std::size_t max_connections = ConnectionCap(static_cast<std::size_t>(std::max(1, options.max_connections)));
   // Bodies up to the hard cap reach Api, which answers 413 above max_body_bytes; beyond it RESTinio closes the
   // connection without reading more.
   auto settings = restinio::server_settings_t<Traits>{};
   settings.address(options.host)
       .port(options.port)
       .request_handler(std::move(handler))
+      .max_parallel_connections(max_connections)
       .read_next_http_message_timelimit(std::chrono::seconds(options.request_timeout_seconds))
       .write_http_response_timelimit(std::chrono::seconds(options.request_timeout_seconds))
       .handle_request_timeout(std::chrono::seconds(options.request_timeout_seconds))
@@ -98,7 +125,9 @@ Result<int> RunServer(Api& api, const ServerOptions& options) {
   try {
     auto server = restinio::run_async<Traits>(restinio::own_io_context(), std::move(settings),
                                               static_cast<std::size_t>(std::max(1, options.threads)));
-    api.Log("info", "listening", {{"address", options.host}, {"port", std::to_string(options.port)}});
+    api.Log("info", "listening", {{"address", options.host},
+                                  {"port", std::to_string(options.port)},
+                                  {"max_connections", std::to_string(max_connections)}});
     int signal = 0;
     sigwait(&stop_signals, &signal);
     api.Log("info", "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});

@@ -38,6 +38,8 @@ const std::vector<Setting>& Settings() {
       {"max-body", "AFTERCARE_MAX_BODY", "65536", "Largest request body in bytes"},
       {"max-header", "AFTERCARE_MAX_HEADER", "8192", "Largest URL or header value in bytes"},
       {"timeout", "AFTERCARE_TIMEOUT", "30", "Seconds to read, handle and write one request"},
+      {"max-connections", "AFTERCARE_MAX_CONNECTIONS", "4096",
+       "Open client connections at once (more wait to be accepted; lowered to fit the open-file limit)"},
       {"web-root", "AFTERCARE_WEB_ROOT", "", "Serve the web pages from this folder (e.g. web/, to edit them) instead of "
        "the copies built in"},
       {"notify-config", "AFTERCARE_NOTIFY_CONFIG", "",
@@ -93,7 +95,8 @@ std::map<std::string, std::string> ResolveSettings(const SettingFlags& flags) {
       bool known = std::any_of(Settings().begin(), Settings().end(), [&](const Setting& s) { return key == s.key; });
       if (eq == std::string::npos || !known) {
         throw BadInput{config + ":" + std::to_string(number) + ": expected 'key = value' with a key among listen, db, "
-                       "public-url, threads, rate-limit, max-body, max-header, timeout, web-root, notify-config"};
+                       "public-url, threads, rate-limit, max-body, max-header, timeout, max-connections, web-root, "
+                       "notify-config"};
       }
       std::string value = Trim(line.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
@@ -172,7 +175,7 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
     auto* command = app.add_subcommand("serve", "Run the clinic server: JSON API, patient links, /metrics");
     AddSettingFlags(command, flags.get(),
                     {"listen", "db", "public-url", "threads", "rate-limit", "max-body", "max-header", "timeout",
-                     "web-root", "notify-config"});
+                     "max-connections", "web-root", "notify-config"});
     auto now = std::make_shared<std::string>();
     command->add_option("--now", *now,
                         "For tests only: freeze the server's clock at TIME (e.g. 2026-11-28T12:00Z), so answers "
@@ -194,6 +197,7 @@ void RegisterServerCommands(CLI::App& app, Cli& cli) {
         options.max_body_bytes = static_cast<std::size_t>(Number(settings, "max-body", 1024, 64 << 20));
         options.max_header_bytes = static_cast<std::size_t>(Number(settings, "max-header", 1024, 1 << 20));
         options.request_timeout_seconds = Number(settings, "timeout", 1, 3600);
+        options.max_connections = Number(settings, "max-connections", 1, 1'000'000);
         options.web_root = settings["web-root"];
         if (!now->empty()) {
           Instant fixed = Require(ParseTime(*now, date::locate_zone("UTC")));
