@@ -89,6 +89,11 @@ std::string PercentDecode(std::string_view text) {
   for (unsigned char c : out) {
     if (c < 0x20 && c != '\t') Refuse(400, "invalid_query", "the query holds a control character");
   }
+  try {
+    (void)json(out).dump();  // nlohmann's strict UTF-8 check (overlong forms, surrogates, cut-short sequences)
+  } catch (const json::type_error&) {
+    Refuse(400, "invalid_query", "the query is not valid UTF-8");
+  }
   return out;
 }
 
@@ -1128,7 +1133,8 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     response.headers = r.headers;
   } catch (const StoreUnavailable& e) {
     Log("error", "database_unavailable", {{"reason", e.what()}});
-    response = ErrorResponse(503, "unavailable", "the database is not reachable; try again shortly");
+    response = ErrorResponse(503, "unavailable",
+                             "the database is unavailable (unreachable or out of space); try again shortly");
     response.headers.emplace_back("Retry-After", "5");
   } catch (const std::exception& e) {
     Log("error", "internal_error", {{"route", route}, {"reason", e.what()}});
