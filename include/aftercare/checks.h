@@ -95,6 +95,9 @@ class MedicineLexicon {
   std::vector<MedicineIngredient> ingredients_;
   std::vector<MedicineProduct> products_;
   std::vector<std::pair<std::string, std::size_t>> names_;  // (MedicineKey(name), product index)
+  // For each of names_, worked out once by Parse for Find: its words sorted and joined; whether it holds a dose.
+  std::vector<std::string> sorted_names_;
+  std::vector<bool> dosed_names_;
 };
 
 // One class of a medicine and what the protocol says about it at the instant asked.

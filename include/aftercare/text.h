@@ -14,6 +14,8 @@ std::string NormalizeWords(std::string_view text);
 
 // Levenshtein distance over bytes.
 std::size_t EditDistance(std::string_view a, std::string_view b);
+// The same when it is at most `limit`, else limit + 1; cheap when the lengths differ by more than `limit`.
+std::size_t EditDistanceWithin(std::string_view a, std::string_view b, std::size_t limit);
 
 // Up to `max` candidates closest to `query` (case-insensitive), nearest first, only those within a plausible distance.
 std::vector<std::string> ClosestNames(std::string_view query, const std::vector<std::string>& candidates,

@@ -191,6 +191,10 @@ Result<MedicineLexicon> MedicineLexicon::Parse(std::string_view toml_text, std::
   };
   auto ok = checks_internal::ReadLexicon(toml_text, origin, read);
   if (!ok) return ok.error();
+  for (const auto& [name, index] : lexicon.names_) {
+    lexicon.sorted_names_.push_back(Sorted(Key(name)));
+    lexicon.dosed_names_.push_back(HasDose(Key(name)));
+  }
   return lexicon;
 }
 
@@ -257,26 +261,28 @@ MedicineLexicon::Match MedicineLexicon::Find(std::string_view query) const {
   for (const auto& [name, index] : names_) {
     if (name == key_one) return found(index, name, false);
   }
-  for (const auto& [name, index] : names_) {
-    if (Sorted(Key(name)) == sorted_one) return found(index, name, false);
+  for (std::size_t k = 0; k < names_.size(); ++k) {
+    if (sorted_names_[k] == sorted_one) return found(names_[k].second, names_[k].first, false);
   }
-  std::vector<std::pair<std::string, std::size_t>> undosed;
-  for (const auto& entry : names_) {
-    if (!HasDose(Key(entry.first))) undosed.push_back(entry);
+  std::vector<std::size_t> undosed;  // indices into names_
+  for (std::size_t k = 0; k < names_.size(); ++k) {
+    if (!dosed_names_[k]) undosed.push_back(k);
   }
-  for (const auto& [name, index] : undosed) {
-    if (name == key_two) return found(index, name, false);
+  for (std::size_t k : undosed) {
+    if (names_[k].first == key_two) return found(names_[k].second, names_[k].first, false);
   }
-  for (const auto& [name, index] : undosed) {
-    if (Sorted(Key(name)) == sorted_two) return found(index, name, false);
+  for (std::size_t k : undosed) {
+    if (sorted_names_[k] == sorted_two) return found(names_[k].second, names_[k].first, false);
   }
-  // A small misspelling, only when one product is clearly closest.
+  // A small misspelling, only when one product is clearly closest. Distances above `allowed` all count as
+  // allowed + 1: they can neither win nor tie with a winner.
   std::size_t allowed = key_two.size() <= 4 ? 0 : key_two.size() <= 7 ? 1 : 2;
   std::size_t best = std::string::npos;
   std::vector<std::size_t> best_products;
   std::string best_name;
-  for (const auto& [name, index] : undosed) {
-    std::size_t d = EditDistance(key_two, name);
+  for (std::size_t k : undosed) {
+    const auto& [name, index] = names_[k];
+    std::size_t d = EditDistanceWithin(key_two, name, allowed);
     if (d < best) {
       best = d;
       best_products = {index};
@@ -289,10 +295,10 @@ MedicineLexicon::Match MedicineLexicon::Find(std::string_view query) const {
     return found(best_products.front(), best_name, true);
   }
   std::vector<std::string> candidates;
-  for (const auto& [name, index] : undosed) candidates.push_back(name);
+  for (std::size_t k : undosed) candidates.push_back(names_[k].first);
   for (const std::string& close : ClosestNames(key_two, candidates, 5)) {
-    for (const auto& [name, index] : undosed) {
-      if (name == close) AddUnique(&match.suggestions, products_[index].name);
+    for (std::size_t k : undosed) {
+      if (names_[k].first == close) AddUnique(&match.suggestions, products_[names_[k].second].name);
     }
   }
   if (match.suggestions.size() > 3) match.suggestions.resize(3);

@@ -1,5 +1,7 @@
 // Questions in plain words -> an activity of the protocol or a medicine of the lexicon.
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 
 #include "aftercare/checks.h"
 #include "aftercare/text.h"
@@ -50,23 +52,35 @@ struct Phrase {
   const Activity* activity;
 };
 
-// Removes `affixes` (longest first, repeatedly) from the start (or end) of `words`.
+// Removes `affixes` (longest first, repeatedly) from the start (or end) of `words`, erasing once at the end.
 void StripAffixes(std::vector<std::string>* words, const std::vector<std::string>& affixes, bool leading) {
   std::vector<std::vector<std::string>> keys;
   for (const auto& a : affixes) keys.push_back(Key(a));
   std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  auto first = words->begin();  // the words left are [first, last)
+  auto last = words->end();
   bool changed = true;
   while (changed) {
     changed = false;
     for (const auto& key : keys) {
-      if (key.empty() || key.size() >= words->size()) continue;
-      auto begin = leading ? words->begin() : words->end() - static_cast<std::ptrdiff_t>(key.size());
+      auto size = static_cast<std::ptrdiff_t>(key.size());
+      if (key.empty() || size >= last - first) continue;
+      auto begin = leading ? first : last - size;
       if (std::equal(key.begin(), key.end(), begin)) {
-        words->erase(begin, begin + static_cast<std::ptrdiff_t>(key.size()));
+        if (leading) {
+          first += size;
+        } else {
+          last -= size;
+        }
         changed = true;
         break;
       }
     }
+  }
+  if (leading) {
+    words->erase(words->begin(), first);
+  } else {
+    words->erase(last, words->end());
   }
 }
 
@@ -107,10 +121,12 @@ Result<Understood> ResolvePlainWords(const PhraseLexicon& lexicon, const Medicin
     }
     // The longest medicine name inside the rest.
     std::vector<std::string> rest_key = Drop(rest, ignored);
+    std::unordered_set<std::string_view> rest_words(rest_key.begin(), rest_key.end());
     std::size_t best = 0;
     std::string best_name;
     for (const auto& [name, index] : medicines.names()) {
       std::vector<std::string> name_words = Key(name);
+      if (name_words.empty() || !rest_words.contains(name_words.front())) continue;  // cannot be inside
       if (name_words.size() > best && FindPhrase(rest_key, name_words) != std::string::npos) {
         best = name_words.size();
         best_name = name;
@@ -157,9 +173,11 @@ Result<Understood> ResolvePlainWords(const PhraseLexicon& lexicon, const Medicin
     }
   }
   // The longest phrase inside the question; two activities tied is ambiguous.
+  std::unordered_set<std::string_view> key_words(key.begin(), key.end());
   std::size_t best = 0;
   std::vector<const Phrase*> winners;
   for (const Phrase& p : phrases) {
+    if (!key_words.contains(p.words.front())) continue;  // cannot be inside: saves the scan of a long question
     if (FindPhrase(key, p.words) == std::string::npos) continue;
     if (p.words.size() > best) {
       best = p.words.size();

@@ -43,20 +43,48 @@ std::size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+namespace {
+// std::tolower in the "C" locale (aftercare never sets another), without the call per byte.
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+std::size_t EditDistanceWithin(std::string_view a, std::string_view b, std::size_t limit) {
+  limit = std::min(limit, std::max(a.size(), b.size()));  // the distance is never more
+  const std::size_t over = limit + 1;
+  if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) > limit) return over;
+  // Only the cells within `limit` of the diagonal can lie on a path of cost <= limit (Ukkonen); the others, and
+  // every cost above the limit, are kept as `over`.
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = std::min(j, over);
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t lo = i > limit ? i - limit : 1;
+    std::size_t hi = std::min(b.size(), i + limit);
+    std::size_t diagonal = row[lo - 1];
+    row[lo - 1] = lo == 1 ? std::min(i, over) : over;
+    std::size_t row_min = row[lo - 1];
+    for (std::size_t j = lo; j <= hi; ++j) {
+      std::size_t above = row[j];
+      std::size_t cost = AsciiLower(a[i - 1]) == AsciiLower(b[j - 1]) ? 0 : 1;
+      row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + cost, over});
+      diagonal = above;
+      row_min = std::min(row_min, row[j]);
+    }
+    if (row_min > limit) return over;  // costs never fall along a path
+  }
+  return row[b.size()];
+}
+
 std::vector<std::string> ClosestNames(std::string_view query, const std::vector<std::string>& candidates,
                                       std::size_t max) {
   std::string q = NormalizeWords(query);
   std::vector<std::pair<std::size_t, const std::string*>> scored;
   for (const auto& candidate : candidates) {
     std::string c = NormalizeWords(candidate);
-    std::size_t distance = EditDistance(q, c);
     // A candidate that contains the query (or the reverse, four letters or more) is close whatever its length.
     bool q_in_c = q.size() >= 4 && c.find(q) != std::string::npos;
     bool c_in_q = c.size() >= 4 && q.find(c) != std::string::npos;
-    if (q_in_c || c_in_q) {
-      distance = std::min<std::size_t>(distance, 1);
-    }
     std::size_t limit = std::max<std::size_t>(2, std::max(q.size(), c.size()) / 3);
+    std::size_t distance = q_in_c || c_in_q ? (q == c ? 0 : 1) : EditDistanceWithin(q, c, limit);
     if (distance <= limit) scored.emplace_back(distance, &candidate);
   }
   std::stable_sort(scored.begin(), scored.end(),
