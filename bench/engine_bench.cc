@@ -3,8 +3,10 @@
 #include <benchmark/benchmark.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
+#include "aftercare/checks.h"
 #include "aftercare/engine.h"
 
 namespace aftercare {
@@ -65,6 +67,37 @@ void BM_CompilePlan(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CompilePlan);
+
+// The plain-words resolver (GET /p/{token}/can?q=...): a patient's question, a misspelled one (the "did you mean"
+// path), and random-ish words of the given length (what the fuzzer feeds it; the API takes at most 200 characters).
+void ResolveLoop(benchmark::State& state, const std::string& question) {
+  const auto& phrases = PhraseLexicon::Builtin();
+  const auto& medicines = MedicineLexicon::Builtin();
+  for (auto _ : state) {
+    auto understood = ResolvePlainWords(phrases, medicines, BuiltinProtocol(), question);
+    benchmark::DoNotOptimize(understood);
+  }
+}
+
+void BM_ResolvePlainWordsQuestion(benchmark::State& state) { ResolveLoop(state, "Can I go to the gym tonight?"); }
+BENCHMARK(BM_ResolvePlainWordsQuestion);
+
+void BM_ResolvePlainWordsMisspelled(benchmark::State& state) { ResolveLoop(state, "go to the gim"); }
+BENCHMARK(BM_ResolvePlainWordsMisspelled);
+
+void BM_ResolvePlainWordsRandom(benchmark::State& state) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> letter('a', 'z');
+  std::uniform_int_distribution<int> word_length(1, 9);
+  std::string question;
+  while (question.size() < static_cast<std::size_t>(state.range(0))) {
+    for (int n = word_length(rng); n > 0; --n) question += static_cast<char>(letter(rng));
+    question += (rng() % 8 == 0) ? ", " : " ";
+  }
+  question.resize(static_cast<std::size_t>(state.range(0)));
+  ResolveLoop(state, question);
+}
+BENCHMARK(BM_ResolvePlainWordsRandom)->Arg(200)->Arg(8192);
 
 }  // namespace
 }  // namespace aftercare
