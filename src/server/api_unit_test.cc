@@ -109,5 +109,25 @@ TEST_F(ApiTest, BadInputIsA4xxWithAnErrorBody) {
   EXPECT_EQ(Call("GET", "/api/v1/p/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/status").status, 404);
 }
 
+// Found by tests/fuzz/http_json_fuzz.cc: messages quote the user's text, and a line break in it (valid inside a JSON
+// string) split the message over two lines.
+TEST_F(ApiTest, ErrorMessagesStayOnOneLine) {
+  auto registration = [](const std::string& end, const std::string& zone) {
+    return R"({"reference":"P","procedure_end":")" + end + R"(","zone":")" + zone + R"(","areas":["face"]})";
+  };
+  for (const auto& [end, zone] : std::vector<std::pair<std::string, std::string>>{
+           {"2027-01-14T14:00", R"(Europe/Lon\ndon)"}, {R"(2027-01-14\r\nT14:00)", "UTC"}, {R"(2027\u0001)", "UTC"}}) {
+    auto r = Call("POST", "/api/v1/procedures", registration(end, zone), clinic_.api_token);
+    ASSERT_EQ(r.status, 400) << r.body;
+    std::string message = json::parse(r.body)["error"]["message"];
+    EXPECT_EQ(message.find_first_of("\r\n\x01"), std::string::npos) << message;
+  }
+  // The line break is still there to see, escaped.
+  auto r = Call("POST", "/api/v1/procedures", registration("2027-01-14T14:00", R"(Europe/Lon\ndon)"),
+                clinic_.api_token);
+  EXPECT_NE(json::parse(r.body)["error"]["message"].get<std::string>().find("'Europe/Lon\\ndon'"), std::string::npos)
+      << r.body;
+}
+
 }  // namespace
 }  // namespace aftercare
