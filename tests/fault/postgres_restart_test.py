@@ -149,6 +149,9 @@ class PostgresRestartTest(unittest.TestCase):
             server = None
         finally:
             if server:
+                if server.proc.poll() is not None:
+                    print(f"postgres_restart_test: serve exited with {server.proc.returncode}; its log ends:\n" +
+                          "\n".join(server.logs().splitlines()[-15:]), file=sys.stderr)
                 server.stop()
             pg_context.__exit__(None, None, None)
             shutil.rmtree(folder, ignore_errors=True)
