@@ -322,6 +322,7 @@ class ScaleBench {
         double s = std::chrono::duration<double>(spent).count();
         if (registered_ > before) api_rate = (registered_ - before) / s;
         api_registered_ = registered_;
+        api_database_bytes_ = DatabaseBytes(store_, pg_, o_.db);
       }
       if (registered_ < fill_to) {
         CloneUpTo(fill_to);
@@ -485,16 +486,38 @@ class ScaleBench {
   // every other column are as written by the API; the full size per procedure is reported from the API rows.
   void CloneUpTo(long target) {
     long long t0 = t0_.time_since_epoch().count();
-    if (clone_sources_.empty()) {
+    if (clone_sources_ == 0) {
+      // Templates: the rows of the source procedures, numbered (seq), copied once into small side tables so that
+      // each copy reads them without touching the growing tables.
       store_.Transact([&](soci::session& sql) {
+        std::vector<long long> ids;
         long long id = 0;
         long long a = t0 - 3 * kDay, b = t0;
-        soci::statement st = (sql.prepare << "SELECT id FROM procedure_record WHERE ended_at < :a OR ended_at >= :b "
-                                             "ORDER BY id",
+        soci::statement st = (sql.prepare << "SELECT id FROM procedure_record WHERE id < 9007199254740992 AND "
+                                             "(ended_at < :a OR ended_at >= :b) ORDER BY id",
                               soci::use(a), soci::use(b), soci::into(id));
         st.execute();
-        while (st.fetch()) clone_sources_.push_back(id);
-        sql << "CREATE TABLE IF NOT EXISTS scale_clone_source (id BIGINT PRIMARY KEY)";
+        while (st.fetch()) ids.push_back(id);
+        sql << "CREATE TABLE scale_clone_source (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL)";
+        long long seq = 0;
+        soci::statement insert = (sql.prepare << "INSERT INTO scale_clone_source (id, seq) VALUES (:i, :s)",
+                                  soci::use(id), soci::use(seq));
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          id = ids[i];
+          seq = static_cast<long long>(i);
+          insert.execute(true);
+        }
+        sql << "CREATE TABLE scale_tpl_procedure AS SELECT p.*, c.seq AS seq FROM procedure_record p "
+               "JOIN scale_clone_source c ON c.id = p.id";
+        sql << "CREATE TABLE scale_tpl_patient AS SELECT pa.*, c.seq AS seq FROM patient pa "
+               "JOIN procedure_record p ON p.patient_id = pa.id JOIN scale_clone_source c ON c.id = p.id";
+        sql << "CREATE TABLE scale_tpl_unsubscribe AS SELECT u.*, c.seq AS seq FROM notify_unsubscribe u "
+               "JOIN procedure_record p ON p.patient_id = u.patient_id JOIN scale_clone_source c ON c.id = p.id";
+        sql << "CREATE TABLE scale_tpl_outbox AS SELECT o.*, c.seq AS seq FROM notify_outbox o "
+               "JOIN scale_clone_source c ON c.id = o.procedure_id";
+        sql << "CREATE TABLE scale_tpl_audit AS SELECT a.* FROM audit_log a WHERE a.id IN (SELECT id FROM audit_log "
+               "WHERE id < 9007199254740992 ORDER BY id LIMIT " + std::to_string(ids.size()) + ")";
+        clone_sources_ = static_cast<long>(ids.size());
       });
     }
     // A larger page cache while copying (SQLite's default is 2 MB), then the store's own setting again.
@@ -504,47 +527,47 @@ class ScaleBench {
         std::cerr << "scale_bench: more than 1000 copies needed: raise --api-n\n";
         std::exit(2);
       }
-      long m = std::min<long>(static_cast<long>(clone_sources_.size()), target - registered_);
+      long m = std::min<long>(clone_sources_, target - registered_);
       std::string offset = std::to_string(static_cast<long long>(clone_round_) << 53);
       char suffix[16];
       std::snprintf(suffix, sizeof suffix, "k%07d", clone_round_);
       std::string s = suffix;
-      const std::string chosen = "(SELECT id FROM scale_clone_source)";
-      const std::string patients = "(SELECT patient_id FROM procedure_record WHERE id IN " + chosen + ")";
+      std::string chosen = " WHERE seq < " + std::to_string(m);
       store_.Transact([&](soci::session& sql) {
-        sql << "DELETE FROM scale_clone_source";
-        long long id = 0;
-        soci::statement st = (sql.prepare << "INSERT INTO scale_clone_source (id) VALUES (:i)", soci::use(id));
-        for (long i = 0; i < m; ++i) {
-          id = clone_sources_[i];
-          st.execute(true);
-        }
         sql << "INSERT INTO patient (id, clinic_id, reference, display_name, contact, created_at) SELECT id + " +
-                   offset + ", clinic_id, reference || '#" + s + "', display_name, contact, created_at FROM patient "
-                   "WHERE id IN " + patients;
+                   offset + ", clinic_id, reference || '#" + s + "', display_name, contact, created_at FROM "
+                   "scale_tpl_patient" + chosen;
         sql << "INSERT INTO procedure_record (id, clinic_id, patient_id, ended_at, zone, areas, protocol_id, "
                "protocol_version, active_until, follows_id, series_number, patient_token_hash, created_by, "
                "created_at) SELECT id + " + offset + ", clinic_id, patient_id + " + offset +
                    ", ended_at, zone, areas, protocol_id, protocol_version, active_until, follows_id, series_number, "
-                   "substr(patient_token_hash, 1, 56) || '" + s + "', created_by, created_at FROM procedure_record "
-                   "WHERE id IN " + chosen;
+                   "substr(patient_token_hash, 1, 56) || '" + s + "', created_by, created_at FROM scale_tpl_procedure" +
+                   chosen;
         sql << "INSERT INTO notify_unsubscribe (token_hash, patient_id, created_at) SELECT "
                "substr(token_hash, 1, 56) || '" + s + "', patient_id + " + offset +
-                   ", created_at FROM notify_unsubscribe WHERE patient_id IN " + patients;
+                   ", created_at FROM scale_tpl_unsubscribe" + chosen;
         sql << "INSERT INTO notify_outbox (id, event_id, channel, clinic_id, procedure_id, patient_id, kind, due_at, "
                "recipient, subject, body, payload, unsubscribe_url, state, attempts, next_attempt_at, lease_owner, "
                "claim, lease_until, last_error, sent_at, created_at) SELECT id + " + offset + ", event_id || '#" + s +
                    "', channel, clinic_id, procedure_id + " + offset + ", patient_id + " + offset +
                    ", kind, due_at, recipient, subject, '', '', unsubscribe_url, state, attempts, "
                    "next_attempt_at, lease_owner, claim, lease_until, last_error, sent_at, created_at FROM "
-                   "notify_outbox WHERE procedure_id IN " + chosen;
+                   "scale_tpl_outbox" + chosen;
         sql << "INSERT INTO audit_log (id, clinic_id, at, actor, action, object) SELECT id + " + offset +
-                   ", clinic_id, at, actor, action, object FROM audit_log WHERE id IN (SELECT id FROM audit_log "
-                   "WHERE id < 9007199254740992 ORDER BY id LIMIT " + std::to_string(m) + ")";
+                   ", clinic_id, at, actor, action, object FROM scale_tpl_audit WHERE id IN (SELECT id FROM "
+                   "scale_tpl_audit ORDER BY id LIMIT " + std::to_string(m) + ")";
       });
       registered_ += m;
       if (clone_round_ % 10 == 0) std::cerr << "scale_bench: " << registered_ << " procedures (copies)\n";
     }
+    // The templates go (they would count in the database size); the next growth makes them again.
+    store_.Transact([](soci::session& sql) {
+      for (const char* table : {"scale_clone_source", "scale_tpl_procedure", "scale_tpl_patient",
+                                "scale_tpl_unsubscribe", "scale_tpl_outbox", "scale_tpl_audit"}) {
+        sql << std::string("DROP TABLE ") + table;
+      }
+    });
+    clone_sources_ = 0;
     if (!pg_) store_.Transact([](soci::session& sql) { sql << "PRAGMA cache_size = -2000"; });
   }
 
@@ -624,6 +647,7 @@ class ScaleBench {
                            .Add("registration_per_second", probe_rate)
                            .Add("registration_first_per_second", api_rate)
                            .Add("api_registered", api_registered_)
+                           .Add("api_database_bytes", static_cast<long>(api_database_bytes_))
                            .Add("status_samples", static_cast<long>(tokens_.size()))
                            .Add("lookup_us_median", lookup.median)
                            .Add("lookup_us_p99", lookup.p99)
@@ -759,7 +783,8 @@ class ScaleBench {
   std::vector<StaffIdentity> clinics_;
   long registered_ = 0;
   long api_registered_ = 0;
-  std::vector<long long> clone_sources_;
+  long long api_database_bytes_ = 0;  // after the API registrations, before any copies
+  long clone_sources_ = 0;  // procedures in the copy templates
   int clone_round_ = 0;
   long long due_rows_ = 0;
   std::vector<std::string> tokens_;

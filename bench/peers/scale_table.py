@@ -67,11 +67,16 @@ def main(argv):
         points = [r for r in records if r["kind"] == "checkpoint"]
         memory = [r for r in records if r["kind"] == "plan_memory"]
         first = points[0]
+        size = ""
+        if first.get("api_database_bytes"):
+            size = (f"{first['api_database_bytes'] / first['api_registered'] / 1024:,.1f} KiB of database per "
+                    f"procedure with its outbox rows in full (the copies leave out the mail text and payload); ")
         print(f"{name}: {first['api_registered']:,} procedures registered through the API at "
-              f"{first['registration_first_per_second']:,.0f}/s from an empty table; "
-              f"{first['database_bytes'] / first['procedures'] / 1024:,.1f} KiB of database per procedure "
-              f"(with its outbox rows in full) at {first['procedures']:,}; "
+              f"{first['registration_first_per_second']:,.0f}/s from an empty table; {size}"
               f"{first['due_rows']:,} reminders due in every dispatch round.")
+        print(f"Whole-outbox operations at {points[-1]['procedures']:,}: the /metrics count by state "
+              f"{us(points[-1].get('count_outbox_us', 0))}, a dispatcher's RecoverLeases at start "
+              f"{us(points[-1].get('recover_leases_us', 0))}.")
         if memory:
             m = memory[0]
             print(f"Memory per compiled plan: {m['heap_bytes_per_plan'] / 1024:.1f} KiB heap "
