@@ -88,6 +88,7 @@ struct ProcedureRecord {
   std::optional<Id> follows;
   int series_number = 1;  // 1 for a first treatment, 2 for its follow-up...
   Instant created_at;
+  bool reminders_stopped = false;  // the patient asked for no more reminders (unsubscribe)
 };
 
 struct RegisteredProcedure {
@@ -168,6 +169,9 @@ class Store {
 
   // Runs `work` in one transaction on one of the store's sessions and commits it. Throws StoreUnavailable.
   virtual void Transact(const StoreWork& work) = 0;
+  // Runs read-only `work` on a reading session, outside any transaction (each statement sees the latest commit).
+  // Throws StoreUnavailable.
+  virtual void Read(const StoreWork& work) = 0;
 
   virtual void Audit(const AuditEntry& entry) = 0;
   virtual std::vector<AuditEntry> AuditLog(Id clinic_id, int limit) = 0;

@@ -24,8 +24,12 @@ nlohmann::json SourcesJson(const Protocol& protocol, const std::vector<std::stri
 nlohmann::json AnswerJson(const Plan& plan, const Answer& answer);
 // {"procedure", "at", "hours_since_procedure", "activities": [AnswerJson...]}.
 nlohmann::json StatusJson(const Plan& plan, Instant at, const std::vector<Answer>& answers);
+// The same as compact JSON text, written without building a document (what the server sends).
+std::string StatusJsonText(const Plan& plan, Instant at, const std::vector<Answer>& answers);
 // {"protocol", "procedure", "activities": [{"activity", "label", "segments", "conditional"}], "milestones"}.
 nlohmann::json PlanJson(const Plan& plan);
+// The same as compact JSON text.
+std::string PlanJsonText(const Plan& plan);
 // {"protocol", "procedure"} header shared by the three above.
 nlohmann::json ProcedureJson(const Plan& plan);
 // {"ok", "errors", "warnings", "contradictions": [{"id", "subject", "conflict", "reading", "sentences"}]}.

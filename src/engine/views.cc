@@ -3,15 +3,15 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <string_view>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 namespace aftercare {
 namespace {
 
 using nlohmann::json;
-
-json OptionalInstant(const Plan& plan, const std::optional<Instant>& instant) {
-  return instant ? json(FormatInstant(*instant, plan.procedure().zone)) : json(nullptr);
-}
 
 std::vector<std::string> SourceIds(const std::vector<const Rule*>& rules) {
   std::vector<std::string> ids;
@@ -25,27 +25,6 @@ std::vector<std::string> Notes(const std::vector<const Rule*>& rules) {
     if (!r->note.empty() && std::find(notes.begin(), notes.end(), r->note) == notes.end()) notes.push_back(r->note);
   }
   return notes;
-}
-
-json ConditionalJson(const Plan& plan, const std::vector<const Rule*>& rules) {
-  json out = json::array();
-  for (const Rule* r : rules) {
-    json item = {{"context", r->context},
-                 {"verdict", VerdictName(r->verdict)},
-                 {"from", FormatInstant(plan.At(r->from), plan.procedure().zone)},
-                 {"until", r->until ? json(FormatInstant(plan.At(*r->until), plan.procedure().zone)) : json(nullptr)},
-                 {"repeat_every", r->repeat_every ? json(r->repeat_every->ToString()) : json(nullptr)},
-                 {"note", r->note},
-                 {"sources", SourcesJson(plan.protocol(), r->sources)}};
-    out.push_back(std::move(item));
-  }
-  return out;
-}
-
-json ResolutionsJson(const std::vector<const Resolution*>& resolutions) {
-  json out = json::array();
-  for (const Resolution* r : resolutions) out.push_back({{"id", r->id}, {"reading", r->reading}});
-  return out;
 }
 
 std::string Upper(std::string_view text) {
@@ -69,6 +48,156 @@ std::string Quote(const Protocol& protocol, const std::vector<std::string>& ids,
   return out;
 }
 
+// Compact JSON written straight into a string, members in the order nlohmann::json sorts them (by key), so the
+// text and the parsed views print the same.
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void Key(JsonWriter& w, std::string_view key) { w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())); }
+void String(JsonWriter& w, std::string_view text) {
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+template <typename F>
+std::string Written(F&& write) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  write(w);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+template <typename F>
+json Parsed(F&& write) {
+  return json::parse(Written(std::forward<F>(write)));
+}
+
+void WriteOptionalInstant(JsonWriter& w, const Plan& plan, const std::optional<Instant>& instant) {
+  if (instant) {
+    String(w, FormatInstant(*instant, plan.procedure().zone));
+  } else {
+    w.Null();
+  }
+}
+
+void WriteStrings(JsonWriter& w, const std::vector<std::string>& list) {
+  w.StartArray();
+  for (const auto& item : list) String(w, item);
+  w.EndArray();
+}
+
+// [{"id", "text"}] of each sentence id, in order, without repeats.
+void WriteSources(JsonWriter& w, const Protocol& protocol, const std::vector<std::string>& sentence_ids) {
+  w.StartArray();
+  std::vector<std::string_view> seen;
+  for (const auto& id : sentence_ids) {
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+    seen.push_back(id);
+    if (const Sentence* s = protocol.FindSentence(id)) {
+      w.StartObject();
+      Key(w, "id");
+      String(w, s->id);
+      Key(w, "text");
+      String(w, s->text);
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+}
+
+void WriteResolutions(JsonWriter& w, const std::vector<const Resolution*>& resolutions) {
+  w.StartArray();
+  for (const Resolution* r : resolutions) {
+    w.StartObject();
+    Key(w, "id");
+    String(w, r->id);
+    Key(w, "reading");
+    String(w, r->reading);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void WriteConditional(JsonWriter& w, const Plan& plan, const std::vector<const Rule*>& rules) {
+  w.StartArray();
+  for (const Rule* r : rules) {
+    w.StartObject();
+    Key(w, "context");
+    String(w, r->context);
+    Key(w, "from");
+    String(w, FormatInstant(plan.At(r->from), plan.procedure().zone));
+    Key(w, "note");
+    String(w, r->note);
+    Key(w, "repeat_every");
+    if (r->repeat_every) {
+      String(w, r->repeat_every->ToString());
+    } else {
+      w.Null();
+    }
+    Key(w, "sources");
+    WriteSources(w, plan.protocol(), r->sources);
+    Key(w, "until");
+    WriteOptionalInstant(w, plan, r->until ? std::optional<Instant>(plan.At(*r->until)) : std::nullopt);
+    Key(w, "verdict");
+    String(w, VerdictName(r->verdict));
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void WriteAnswer(JsonWriter& w, const Plan& plan, const Answer& answer) {
+  const Segment& s = *answer.segment;
+  w.StartObject();
+  Key(w, "activity");
+  String(w, answer.activity().id);
+  Key(w, "changes_at");
+  WriteOptionalInstant(w, plan, answer.changes_at());
+  Key(w, "conditional");
+  WriteConditional(w, plan, answer.timeline->conditional);
+  Key(w, "label");
+  String(w, answer.activity().label);
+  if (s.verdict == Verdict::kNotCovered) {
+    Key(w, "message");
+    String(w, kNotCoveredMessage);
+  }
+  Key(w, "next_verdict");
+  if (answer.next) {
+    String(w, VerdictName(answer.next->verdict));
+  } else {
+    w.Null();
+  }
+  Key(w, "notes");
+  WriteStrings(w, Notes(s.rules));
+  Key(w, "resolutions");
+  WriteResolutions(w, s.resolutions);
+  Key(w, "since");
+  String(w, FormatInstant(s.from, plan.procedure().zone));
+  Key(w, "sources");
+  WriteSources(w, plan.protocol(), SourceIds(s.rules));
+  Key(w, "verdict");
+  String(w, VerdictName(s.verdict));
+  w.EndObject();
+}
+
+// "procedure": {"areas", "end", "zone"}, "protocol": {"id", "version"}: the header of every plan view.
+void WriteProcedureMembers(JsonWriter& w, const Plan& plan) {
+  const Procedure& p = plan.procedure();
+  Key(w, "procedure");
+  w.StartObject();
+  Key(w, "areas");
+  WriteStrings(w, p.areas);
+  Key(w, "end");
+  String(w, FormatInstant(p.end, p.zone));
+  Key(w, "zone");
+  String(w, p.zone->name());
+  w.EndObject();
+  Key(w, "protocol");
+  w.StartObject();
+  Key(w, "id");
+  String(w, plan.protocol().id);
+  Key(w, "version");
+  String(w, plan.protocol().version);
+  w.EndObject();
+}
+
 }  // namespace
 
 std::string FormatSpan(std::chrono::seconds span) {
@@ -82,78 +211,100 @@ std::string FormatSpan(std::chrono::seconds span) {
 }
 
 json SourcesJson(const Protocol& protocol, const std::vector<std::string>& sentence_ids) {
-  json out = json::array();
-  std::set<std::string> seen;
-  for (const auto& id : sentence_ids) {
-    if (!seen.insert(id).second) continue;
-    if (const Sentence* s = protocol.FindSentence(id)) out.push_back({{"id", s->id}, {"text", s->text}});
-  }
-  return out;
+  return Parsed([&](JsonWriter& w) { WriteSources(w, protocol, sentence_ids); });
 }
 
 json AnswerJson(const Plan& plan, const Answer& answer) {
-  const Segment& s = *answer.segment;
-  json out = {{"activity", answer.activity().id},
-              {"label", answer.activity().label},
-              {"verdict", VerdictName(s.verdict)},
-              {"since", FormatInstant(s.from, plan.procedure().zone)},
-              {"changes_at", OptionalInstant(plan, answer.changes_at())},
-              {"next_verdict", answer.next ? json(VerdictName(answer.next->verdict)) : json(nullptr)},
-              {"notes", Notes(s.rules)},
-              {"sources", SourcesJson(plan.protocol(), SourceIds(s.rules))},
-              {"resolutions", ResolutionsJson(s.resolutions)},
-              {"conditional", ConditionalJson(plan, answer.timeline->conditional)}};
-  if (s.verdict == Verdict::kNotCovered) out["message"] = kNotCoveredMessage;
-  return out;
+  return Parsed([&](JsonWriter& w) { WriteAnswer(w, plan, answer); });
 }
 
 json ProcedureJson(const Plan& plan) {
-  const Procedure& p = plan.procedure();
-  return {{"protocol", {{"id", plan.protocol().id}, {"version", plan.protocol().version}}},
-          {"procedure", {{"end", FormatInstant(p.end, p.zone)}, {"zone", p.zone->name()}, {"areas", p.areas}}}};
+  return Parsed([&](JsonWriter& w) {
+    w.StartObject();
+    WriteProcedureMembers(w, plan);
+    w.EndObject();
+  });
+}
+
+std::string StatusJsonText(const Plan& plan, Instant at, const std::vector<Answer>& answers) {
+  return Written([&](JsonWriter& w) {
+    w.StartObject();
+    Key(w, "activities");
+    w.StartArray();
+    for (const auto& answer : answers) WriteAnswer(w, plan, answer);
+    w.EndArray();
+    Key(w, "at");
+    String(w, FormatInstant(at, plan.procedure().zone));
+    Key(w, "hours_since_procedure");
+    w.Double(std::chrono::duration_cast<std::chrono::minutes>(at - plan.procedure().end).count() / 60.0);
+    WriteProcedureMembers(w, plan);
+    w.EndObject();
+  });
 }
 
 json StatusJson(const Plan& plan, Instant at, const std::vector<Answer>& answers) {
-  json out = ProcedureJson(plan);
-  out["at"] = FormatInstant(at, plan.procedure().zone);
-  out["hours_since_procedure"] =
-      std::chrono::duration_cast<std::chrono::minutes>(at - plan.procedure().end).count() / 60.0;
-  json list = json::array();
-  for (const auto& answer : answers) list.push_back(AnswerJson(plan, answer));
-  out["activities"] = std::move(list);
-  return out;
+  return json::parse(StatusJsonText(plan, at, answers));
 }
 
-json PlanJson(const Plan& plan) {
-  json out = ProcedureJson(plan);
-  json activities = json::array();
-  for (const auto& timeline : plan.Timelines()) {
-    json segments = json::array();
-    for (const auto& s : timeline.segments) {
-      json item = {{"from", FormatInstant(s.from, plan.procedure().zone)},
-                   {"until", OptionalInstant(plan, s.until)},
-                   {"verdict", VerdictName(s.verdict)},
-                   {"notes", Notes(s.rules)},
-                   {"sources", SourcesJson(plan.protocol(), SourceIds(s.rules))},
-                   {"resolutions", ResolutionsJson(s.resolutions)}};
-      if (s.verdict == Verdict::kNotCovered) item["message"] = kNotCoveredMessage;
-      segments.push_back(std::move(item));
+std::string PlanJsonText(const Plan& plan) {
+  const Zone& zone = plan.procedure().zone;
+  return Written([&](JsonWriter& w) {
+    w.StartObject();
+    Key(w, "activities");
+    w.StartArray();
+    for (const auto& timeline : plan.Timelines()) {
+      w.StartObject();
+      Key(w, "activity");
+      String(w, timeline.activity->id);
+      Key(w, "conditional");
+      WriteConditional(w, plan, timeline.conditional);
+      Key(w, "label");
+      String(w, timeline.activity->label);
+      Key(w, "segments");
+      w.StartArray();
+      for (const auto& s : timeline.segments) {
+        w.StartObject();
+        Key(w, "from");
+        String(w, FormatInstant(s.from, zone));
+        if (s.verdict == Verdict::kNotCovered) {
+          Key(w, "message");
+          String(w, kNotCoveredMessage);
+        }
+        Key(w, "notes");
+        WriteStrings(w, Notes(s.rules));
+        Key(w, "resolutions");
+        WriteResolutions(w, s.resolutions);
+        Key(w, "sources");
+        WriteSources(w, plan.protocol(), SourceIds(s.rules));
+        Key(w, "until");
+        WriteOptionalInstant(w, plan, s.until);
+        Key(w, "verdict");
+        String(w, VerdictName(s.verdict));
+        w.EndObject();
+      }
+      w.EndArray();
+      w.EndObject();
     }
-    activities.push_back({{"activity", timeline.activity->id},
-                          {"label", timeline.activity->label},
-                          {"segments", std::move(segments)},
-                          {"conditional", ConditionalJson(plan, timeline.conditional)}});
-  }
-  out["activities"] = std::move(activities);
-  json milestones = json::array();
-  for (const auto& m : plan.Milestones()) {
-    milestones.push_back({{"at", FormatInstant(m.at, plan.procedure().zone)},
-                          {"activity", m.timeline->activity->id},
-                          {"verdict", VerdictName(m.segment->verdict)}});
-  }
-  out["milestones"] = std::move(milestones);
-  return out;
+    w.EndArray();
+    Key(w, "milestones");
+    w.StartArray();
+    for (const auto& m : plan.Milestones()) {
+      w.StartObject();
+      Key(w, "activity");
+      String(w, m.timeline->activity->id);
+      Key(w, "at");
+      String(w, FormatInstant(m.at, zone));
+      Key(w, "verdict");
+      String(w, VerdictName(m.segment->verdict));
+      w.EndObject();
+    }
+    w.EndArray();
+    WriteProcedureMembers(w, plan);
+    w.EndObject();
+  });
 }
+
+json PlanJson(const Plan& plan) { return json::parse(PlanJsonText(plan)); }
 
 json LintJson(const LintReport& report) {
   auto findings = [](const std::vector<Finding>& list) {

@@ -302,9 +302,12 @@ bool UnsubscribeTokenKnown(Store& store, std::string_view token) {
 
 bool Unsubscribed(Store& store, Id procedure_id) {
   bool out = false;
-  store.Transact([&](soci::session& sql) {
-    long long patient_id = PatientOf(sql, procedure_id);
-    out = patient_id != 0 && PatientOptedOut(sql, patient_id);
+  store.Read([&](soci::session& sql) {
+    long long id = procedure_id, found = 0;
+    sql << "SELECT o.patient_id FROM notify_optout o JOIN procedure_record p ON p.patient_id = o.patient_id "
+           "WHERE p.id = :i",
+        soci::use(id), soci::into(found);
+    out = sql.got_data();
   });
   return out;
 }

@@ -50,6 +50,14 @@ HttpResponse JsonResponse(int status, const json& body) {
   return r;
 }
 
+// An answer already written as JSON text.
+HttpResponse TextJsonResponse(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 // A message quotes what the user sent, which may hold line breaks: escape control characters to keep it one line.
 std::string OneLine(const std::string& message) {
   std::string out;
@@ -744,23 +752,25 @@ struct Api::Impl {
     Instant at = ParseAt(query, plan);
     auto answers = plan.Status(at);
     if (!answers) Refuse(400, "invalid_time", answers.error().message);
-    json out = StatusJson(plan, at, *answers);
-    out["reminders"] = RemindersJson(record);
-    return JsonResponse(200, out);
+    // Written as text, not as a document: this is the endpoint every open patient page polls.
+    std::string body = StatusJsonText(plan, at, *answers);
+    body.pop_back();  // the closing brace: "reminders" sorts after every member written
+    body += ",\"reminders\":" + RemindersJson(record).dump() + "}";
+    return TextJsonResponse(200, std::move(body));
   }
 
   // Whether the patient page offers "Stop reminders": the procedure has a contact to remind, and the patient has
   // not unsubscribed.
   json RemindersJson(const ProcedureRecord& record) {
     bool contact = record.contact && !record.contact->empty();
-    return {{"contact", contact}, {"subscribed", !Unsubscribed(store, record.id)}};
+    return {{"contact", contact}, {"subscribed", !record.reminders_stopped}};
   }
 
   HttpResponse PatientPlan(const HttpRequest& request, const std::string& token) {
     ParseQuery(request.query, {});
     ProcedureRecord record = Patient(token);
     Plan plan = PlanOf(record);
-    return JsonResponse(200, PlanJson(plan));
+    return TextJsonResponse(200, PlanJsonText(plan));
   }
 
   HttpResponse PatientCan(const HttpRequest& request, const std::string& token) {

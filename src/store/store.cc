@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 #include <soci/postgresql/soci-postgresql.h>
@@ -134,57 +135,81 @@ std::string Slug(std::string_view name) {
   return slug.empty() ? "clinic" : slug;
 }
 
-// A fixed set of sessions handed out one at a time. SQLite gets one (writes serialise anyway); PostgreSQL several.
+// Sessions handed out one at a time: a writer set for everything that changes data, and a reader set for
+// single-statement reads. SQLite gets one writer (writes serialise anyway) and several readers (WAL lets them read
+// while the writer writes); PostgreSQL one set of several sessions that serves both.
 class SessionPool {
  public:
-  SessionPool(std::vector<std::unique_ptr<soci::session>> sessions) : sessions_(std::move(sessions)) {
-    for (auto& s : sessions_) free_.push_back(s.get());
-  }
+  class Set {
+   public:
+    explicit Set(std::vector<std::unique_ptr<soci::session>> sessions) : sessions_(std::move(sessions)) {
+      for (auto& s : sessions_) free_.push_back(s.get());
+    }
+    bool empty() const { return sessions_.empty(); }
+
+    soci::session* Take() {
+      std::unique_lock lock(mutex_);
+      available_.wait(lock, [this] { return !free_.empty(); });
+      soci::session* s = free_.back();
+      free_.pop_back();
+      return s;
+    }
+    void Give(soci::session* s) {
+      {
+        std::lock_guard lock(mutex_);
+        free_.push_back(s);
+      }
+      available_.notify_one();
+    }
+
+   private:
+    std::vector<std::unique_ptr<soci::session>> sessions_;
+    std::vector<soci::session*> free_;
+    std::mutex mutex_;
+    std::condition_variable available_;
+  };
 
   class Lease {
    public:
-    Lease(SessionPool* pool, soci::session* session) : pool_(pool), session_(session) {}
+    Lease(Set* set, soci::session* session) : set_(set), session_(session) {}
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
-    ~Lease() { pool_->Release(session_); }
+    ~Lease() { set_->Give(session_); }
     soci::session& operator*() { return *session_; }
     soci::session* operator->() { return session_; }
 
    private:
-    SessionPool* pool_;
+    Set* set_;
     soci::session* session_;
   };
 
-  Lease Acquire() {
-    std::unique_lock lock(mutex_);
-    available_.wait(lock, [this] { return !free_.empty(); });
-    soci::session* s = free_.back();
-    free_.pop_back();
-    lock.unlock();
-    // A connection the server dropped (PostgreSQL restarted, failed over) is opened again before it is used; if
-    // that fails, the statement fails and the caller sees StoreUnavailable (503) until the database is back.
+  explicit SessionPool(std::vector<std::unique_ptr<soci::session>> writers) : writers_(std::move(writers)) {}
+
+  // Adds sessions that serve AcquireRead (SQLite's extra connections, opened once the schema is in place).
+  void AddReaders(std::vector<std::unique_ptr<soci::session>> readers) {
+    readers_ = std::make_unique<Set>(std::move(readers));
+  }
+
+  Lease Acquire() { return Ready(&writers_); }
+  // A session for reads that need no transaction; the writer set when there are no readers.
+  Lease AcquireRead() { return Ready(readers_ && !readers_->empty() ? readers_.get() : &writers_); }
+
+ private:
+  // A connection the server dropped (PostgreSQL restarted, failed over) is opened again before it is used; if
+  // that fails, the statement fails and the caller sees StoreUnavailable (503) until the database is back.
+  static Lease Ready(Set* set) {
+    soci::session* s = set->Take();
     if (!s->is_connected()) {
       try {
         s->reconnect();
       } catch (const soci::soci_error&) {
       }
     }
-    return Lease(this, s);
+    return Lease(set, s);
   }
 
- private:
-  void Release(soci::session* s) {
-    {
-      std::lock_guard lock(mutex_);
-      free_.push_back(s);
-    }
-    available_.notify_one();
-  }
-
-  std::vector<std::unique_ptr<soci::session>> sessions_;
-  std::vector<soci::session*> free_;
-  std::mutex mutex_;
-  std::condition_variable available_;
+  Set writers_;
+  std::unique_ptr<Set> readers_;
 };
 
 struct Target {
@@ -219,6 +244,62 @@ std::string Reason(const soci::soci_error& e) {
   std::replace(message.begin(), message.end(), '\n', ' ');
   return message;
 }
+
+// One row of procedure_record with its patient, bound to a SOCI statement; Record() converts it.
+struct ProcedureRow {
+  static constexpr const char* kSelect =
+      "SELECT p.id, p.clinic_id, p.patient_id, pa.reference, pa.display_name, pa.contact, p.ended_at, p.zone, "
+      "p.areas, p.protocol_id, p.protocol_version, p.active_until, p.follows_id, p.series_number, p.created_at, "
+      "CASE WHEN EXISTS (SELECT 1 FROM notify_optout o WHERE o.patient_id = p.patient_id) THEN 1 ELSE 0 END "
+      "FROM procedure_record p JOIN patient pa ON pa.id = p.patient_id WHERE ";
+
+  long long id = 0, clinic_id = 0, patient_id = 0, ended = 0, active_until = 0, follows = 0, created = 0;
+  int series_number = 1;
+  int opted_out = 0;
+  std::string reference, display_name, contact, zone, areas, protocol_id, protocol_version;
+  soci::indicator name_ind = soci::i_null, contact_ind = soci::i_null, follows_ind = soci::i_null;
+
+  // Binds the columns of kSelect, in order, to this row's members (which must outlive the statement's runs).
+  void Bind(soci::statement& st) {
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(clinic_id));
+    st.exchange(soci::into(patient_id));
+    st.exchange(soci::into(reference));
+    st.exchange(soci::into(display_name, name_ind));
+    st.exchange(soci::into(contact, contact_ind));
+    st.exchange(soci::into(ended));
+    st.exchange(soci::into(zone));
+    st.exchange(soci::into(areas));
+    st.exchange(soci::into(protocol_id));
+    st.exchange(soci::into(protocol_version));
+    st.exchange(soci::into(active_until));
+    st.exchange(soci::into(follows, follows_ind));
+    st.exchange(soci::into(series_number));
+    st.exchange(soci::into(created));
+    st.exchange(soci::into(opted_out));
+  }
+
+  ProcedureRecord Record() const {
+    ProcedureRecord r;
+    r.id = id;
+    r.clinic_id = clinic_id;
+    r.patient_id = patient_id;
+    r.reference = reference;
+    if (name_ind == soci::i_ok) r.display_name = display_name;
+    if (contact_ind == soci::i_ok) r.contact = contact;
+    r.end = FromSeconds(ended);
+    r.zone = zone;
+    r.areas = SplitList(areas);
+    r.protocol_id = protocol_id;
+    r.protocol_version = protocol_version;
+    r.active_until = FromSeconds(active_until);
+    if (follows_ind == soci::i_ok) r.follows = follows;
+    r.series_number = series_number;
+    r.created_at = FromSeconds(created);
+    r.reminders_stopped = opted_out != 0;
+    return r;
+  }
+};
 
 class SociStore final : public Store {
  public:
@@ -255,7 +336,7 @@ class SociStore final : public Store {
 
   int SchemaVersion() override {
     return Guard([&] {
-      auto sql = pool_->Acquire();
+      auto sql = pool_->AcquireRead();
       int version = 0;
       soci::indicator ind = soci::i_ok;
       *sql << "SELECT MAX(version) FROM schema_migrations", soci::into(version, ind);
@@ -285,7 +366,7 @@ class SociStore final : public Store {
 
   std::optional<std::string> ProtocolText(const std::string& id, const std::string& version) override {
     return Guard([&]() -> std::optional<std::string> {
-      auto sql = pool_->Acquire();
+      auto sql = pool_->AcquireRead();
       std::string body;
       soci::indicator ind = soci::i_null;
       *sql << "SELECT body FROM protocol_text WHERE protocol_id = :i AND version = :v", soci::use(id),
@@ -335,7 +416,7 @@ class SociStore final : public Store {
     if (token.empty() || token.size() > 200) return std::nullopt;
     std::string hash = HashToken(token);
     return Guard([&]() -> std::optional<StaffIdentity> {
-      auto sql = pool_->Acquire();
+      auto sql = pool_->AcquireRead();
       std::string stored;
       long long staff_id = 0, clinic_id = 0;
       std::string login;
@@ -448,7 +529,7 @@ class SociStore final : public Store {
 
   std::optional<ProcedureRecord> FindProcedure(Id clinic_id, Id procedure_id) override {
     return Guard([&] {
-      auto sql = pool_->Acquire();
+      auto sql = pool_->AcquireRead();
       return SelectProcedure(*sql, "p.id = :k1 AND p.clinic_id = :k2", procedure_id, clinic_id);
     });
   }
@@ -457,20 +538,15 @@ class SociStore final : public Store {
     if (token.empty() || token.size() > 200) return std::nullopt;
     std::string hash = HashToken(token);
     return Guard([&]() -> std::optional<ProcedureRecord> {
-      auto sql = pool_->Acquire();
-      std::string stored;
-      long long id = 0;
-      *sql << "SELECT patient_token_hash, id FROM procedure_record WHERE patient_token_hash = :h", soci::use(hash),
-          soci::into(stored), soci::into(id);
-      if (!sql->got_data() || !SameHash(stored, hash)) return std::nullopt;
-      return SelectProcedure(*sql, "p.id = :k1 AND p.id = :k2", id, id);
+      auto sql = pool_->AcquireRead();
+      return LookUpToken(*sql, hash);
     });
   }
 
   ProcedurePage ListProcedures(Id clinic_id, ProcedureFilter filter, Instant now, int limit,
                                std::int64_t offset) override {
     return Guard([&] {
-      auto sql = pool_->Acquire();
+      auto sql = pool_->AcquireRead();
       std::string where = "p.clinic_id = :c";
       if (filter == ProcedureFilter::kActive) where += " AND p.active_until > :n";
       if (filter == ProcedureFilter::kFinished) where += " AND p.active_until <= :n";
@@ -510,7 +586,7 @@ class SociStore final : public Store {
 
   ProcedureRecord LatestInSeries(const ProcedureRecord& procedure) override {
     return Guard([&] {
-      auto sql = pool_->Acquire();
+      auto sql = pool_->AcquireRead();
       ProcedureRecord latest = procedure;
       for (int i = 0; i < 1000; ++i) {
         long long next = 0;
@@ -548,7 +624,7 @@ class SociStore final : public Store {
 
   std::vector<SymptomReport> SymptomReports(Id procedure_id) override {
     return Guard([&] {
-      auto sql = pool_->Acquire();
+      auto sql = pool_->AcquireRead();
       std::vector<SymptomReport> out;
       long long pid = procedure_id;
       long long at = 0;
@@ -573,6 +649,14 @@ class SociStore final : public Store {
     });
   }
 
+  void Read(const StoreWork& work) override {
+    Guard([&] {
+      auto sql = pool_->AcquireRead();
+      work(*sql);
+      return 0;
+    });
+  }
+
   void Audit(const AuditEntry& entry) override {
     Guard([&] {
       auto sql = pool_->Acquire();
@@ -583,7 +667,7 @@ class SociStore final : public Store {
 
   std::vector<AuditEntry> AuditLog(Id clinic_id, int limit) override {
     return Guard([&] {
-      auto sql = pool_->Acquire();
+      auto sql = pool_->AcquireRead();
       std::vector<AuditEntry> out;
       long long clinic = clinic_id;
       long long lim = std::clamp(limit, 1, 1000);
@@ -645,43 +729,71 @@ class SociStore final : public Store {
   }
 
   // One procedure with its patient; `where` binds :k1 and :k2.
-  static std::optional<ProcedureRecord> SelectProcedure(soci::session& sql, const std::string& where, long long k1,
-                                                        long long k2) {
-    long long id = 0, clinic_id = 0, patient_id = 0, ended = 0, active_until = 0, follows = 0, created = 0;
-    int series_number = 1;
-    std::string reference, display_name, contact, zone, areas, protocol_id, protocol_version;
-    soci::indicator name_ind = soci::i_null, contact_ind = soci::i_null, follows_ind = soci::i_null;
-    sql << "SELECT p.id, p.clinic_id, p.patient_id, pa.reference, pa.display_name, pa.contact, p.ended_at, p.zone, "
-           "p.areas, p.protocol_id, p.protocol_version, p.active_until, p.follows_id, p.series_number, p.created_at "
-           "FROM procedure_record p JOIN patient pa ON pa.id = p.patient_id WHERE " +
-               where,
-        soci::use(k1), soci::use(k2), soci::into(id), soci::into(clinic_id), soci::into(patient_id),
-        soci::into(reference), soci::into(display_name, name_ind), soci::into(contact, contact_ind),
-        soci::into(ended), soci::into(zone), soci::into(areas), soci::into(protocol_id),
-        soci::into(protocol_version), soci::into(active_until), soci::into(follows, follows_ind),
-        soci::into(series_number), soci::into(created);
-    if (!sql.got_data()) return std::nullopt;
-    ProcedureRecord r;
-    r.id = id;
-    r.clinic_id = clinic_id;
-    r.patient_id = patient_id;
-    r.reference = reference;
-    if (name_ind == soci::i_ok) r.display_name = display_name;
-    if (contact_ind == soci::i_ok) r.contact = contact;
-    r.end = FromSeconds(ended);
-    r.zone = zone;
-    r.areas = SplitList(areas);
-    r.protocol_id = protocol_id;
-    r.protocol_version = protocol_version;
-    r.active_until = FromSeconds(active_until);
-    if (follows_ind == soci::i_ok) r.follows = follows;
-    r.series_number = series_number;
-    r.created_at = FromSeconds(created);
-    return r;
+  template <typename Key1, typename Key2>
+  static std::optional<ProcedureRecord> SelectProcedure(soci::session& sql, const std::string& where, const Key1& k1,
+                                                        const Key2& k2) {
+    ProcedureRow row;
+    soci::statement st(sql);
+    st.alloc();
+    st.exchange(soci::use(k1));
+    st.exchange(soci::use(k2));
+    row.Bind(st);
+    st.prepare(std::string(ProcedureRow::kSelect) + where);
+    st.define_and_bind();
+    if (!st.execute(true)) return std::nullopt;
+    return row.Record();
+  }
+
+  // The patient link's lookup, on every patient request: prepared once per session and kept, since preparing it
+  // costs more than running it. A statement the database no longer knows (PostgreSQL reconnected) is prepared
+  // again once.
+  struct TokenLookup {
+    explicit TokenLookup(soci::session& sql) : st(sql) {
+      st.alloc();
+      st.exchange(soci::use(hash));
+      row.Bind(st);
+      st.prepare(std::string(ProcedureRow::kSelect) + "p.patient_token_hash = :h");
+      st.define_and_bind();
+    }
+    std::string hash;
+    ProcedureRow row;
+    soci::statement st;
+  };
+
+  std::optional<ProcedureRecord> LookUpToken(soci::session& sql, const std::string& hash) {
+    for (int attempt = 0;; ++attempt) {
+      TokenLookup* lookup = nullptr;
+      {
+        std::lock_guard lock(token_lookups_mutex_);
+        auto& slot = token_lookups_[&sql];
+        if (!slot) slot = std::make_unique<TokenLookup>(sql);
+        lookup = slot.get();
+      }
+      try {
+        lookup->hash = hash;
+        lookup->row = ProcedureRow{};
+        bool found = lookup->st.execute(true);
+        if (target_.backend == "sqlite3") {
+          // An SQLite statement left unfinished holds its read snapshot: later reads on this connection would not
+          // see newer commits.
+          sqlite_api::sqlite3_reset(static_cast<soci::sqlite3_statement_backend*>(lookup->st.get_backend())->stmt_);
+        }
+        if (!found) return std::nullopt;
+        return lookup->row.Record();
+      } catch (const soci::soci_error&) {
+        {
+          std::lock_guard lock(token_lookups_mutex_);
+          token_lookups_.erase(&sql);
+        }
+        if (attempt > 0 || target_.backend != "postgresql") throw;
+      }
+    }
   }
 
   Target target_;
   std::unique_ptr<SessionPool> pool_;
+  std::mutex token_lookups_mutex_;
+  std::map<soci::session*, std::unique_ptr<TokenLookup>> token_lookups_;
 };
 
 }  // namespace
@@ -702,6 +814,9 @@ std::string HashToken(std::string_view token) {
   sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
   return hex;
 }
+
+// Enough readers for the server's default worker threads to read at once.
+constexpr int kSqliteReaders = 4;
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
   if (!SodiumReady()) return MakeError("libsodium could not be initialised");
@@ -726,8 +841,22 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
         sessions.push_back(std::move(session));
       }
     }
-    auto store = std::make_unique<SociStore>(*target, std::make_unique<SessionPool>(std::move(sessions)));
+    auto pool = std::make_unique<SessionPool>(std::move(sessions));
+    SessionPool* sessions_of_store = pool.get();
+    auto store = std::make_unique<SociStore>(*target, std::move(pool));
     store->Migrate();
+    // An in-memory SQLite database exists only on the writer's connection; a file has readers beside it.
+    bool in_memory = target->path == ":memory:" || target->path.rfind("file::memory:", 0) == 0 ||
+                     target->path.find("mode=memory") != std::string::npos;
+    if (target->backend == "sqlite3" && !in_memory) {
+      std::vector<std::unique_ptr<soci::session>> readers;
+      for (int i = 0; i < kSqliteReaders; ++i) {
+        auto reader = std::make_unique<soci::session>(soci::sqlite3, target->connect);
+        *reader << "PRAGMA query_only = ON";
+        readers.push_back(std::move(reader));
+      }
+      sessions_of_store->AddReaders(std::move(readers));
+    }
     return std::unique_ptr<Store>(std::move(store));
   } catch (const soci::soci_error& e) {
     return MakeError("cannot open the " + target->backend + " database: " + Reason(e));
