@@ -68,13 +68,25 @@ Result<Plan> Plan::Compile(const Protocol& protocol, Procedure procedure) {
     placed.push_back(p);
   }
 
-  auto build = [&](const Activity& activity, const std::string& context) {
+  // The placed rules of each activity, in protocol order, so each timeline below looks only at its own.
+  std::vector<std::vector<const PlacedRule*>> by_activity(protocol.activities.size());
+  for (const auto& p : placed) {
+    for (std::size_t a = 0; a < protocol.activities.size(); ++a) {
+      if (p.rule->activity == protocol.activities[a].id) {
+        by_activity[a].push_back(&p);
+        break;
+      }
+    }
+  }
+
+  auto build = [&](std::size_t activity_index, const std::string& context) {
+    const Activity& activity = protocol.activities[activity_index];
     ActivityTimeline timeline;
     timeline.activity = &activity;
     timeline.context = context;
     std::vector<const PlacedRule*> mine;
-    for (const auto& p : placed) {
-      if (p.rule->activity != activity.id) continue;
+    for (const PlacedRule* rule : by_activity[activity_index]) {
+      const PlacedRule& p = *rule;
       if (p.rule->context.empty() || p.rule->context == context) mine.push_back(&p);
       if (context.empty() && !p.rule->context.empty()) timeline.conditional.push_back(p.rule);
     }
@@ -112,10 +124,10 @@ Result<Plan> Plan::Compile(const Protocol& protocol, Procedure procedure) {
     return timeline;
   };
 
-  for (const auto& activity : protocol.activities) plan.base_.push_back(build(activity, ""));
+  for (std::size_t a = 0; a < protocol.activities.size(); ++a) plan.base_.push_back(build(a, ""));
   for (const auto& context : protocol.contexts) {
     std::vector<ActivityTimeline> timelines;
-    for (const auto& activity : protocol.activities) timelines.push_back(build(activity, context.id));
+    for (std::size_t a = 0; a < protocol.activities.size(); ++a) timelines.push_back(build(a, context.id));
     plan.by_context_.push_back(std::move(timelines));
   }
   return plan;

@@ -13,32 +13,54 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-// "-05:00", "+05:45", "Z"-less form used in ISO output.
-std::string FormatOffset(seconds offset) {
-  char sign = offset < seconds(0) ? '-' : '+';
-  auto total = offset < seconds(0) ? -offset.count() : offset.count();
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%c%02lld:%02lld", sign, static_cast<long long>(total / 3600),
-                static_cast<long long>((total % 3600) / 60));
-  return buf;
+// Appends `value` as exactly `width` digits (value is never negative or wider here).
+void AppendDigits(std::string& out, long long value, int width) {
+  char digits[20];
+  for (int i = width - 1; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out.append(digits, static_cast<std::size_t>(width));
 }
 
+// "-05:00", "+05:45", "Z"-less form used in ISO output.
+std::string FormatOffset(seconds offset) {
+  auto total = offset < seconds(0) ? -offset.count() : offset.count();
+  std::string out(1, offset < seconds(0) ? '-' : '+');
+  AppendDigits(out, total / 3600, 2);
+  out += ':';
+  AppendDigits(out, (total % 3600) / 60, 2);
+  return out;
+}
+
+// "2026-11-28T14:00", with ":SS" only when the seconds are not zero. Written by hand: every answer has dozens.
 std::string FormatLocalIso(date::local_seconds local) {
   auto day = date::floor<date::days>(local);
   date::year_month_day ymd(day);
   date::hh_mm_ss<seconds> tod(local - day);
-  char buf[96];
-  if (tod.seconds().count() != 0) {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<long long>(tod.hours().count()), static_cast<long long>(tod.minutes().count()),
-                  static_cast<long long>(tod.seconds().count()));
+  std::string out;
+  out.reserve(26);
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d", year);
+    out += buf;
   } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<long long>(tod.hours().count()), static_cast<long long>(tod.minutes().count()));
+    AppendDigits(out, year, 4);
   }
-  return buf;
+  out += '-';
+  AppendDigits(out, static_cast<unsigned>(ymd.month()), 2);
+  out += '-';
+  AppendDigits(out, static_cast<unsigned>(ymd.day()), 2);
+  out += 'T';
+  AppendDigits(out, tod.hours().count(), 2);
+  out += ':';
+  AppendDigits(out, tod.minutes().count(), 2);
+  if (tod.seconds().count() != 0) {
+    out += ':';
+    AppendDigits(out, tod.seconds().count(), 2);
+  }
+  return out;
 }
 
 // Reads exactly `width` digits at `pos`.
@@ -168,7 +190,9 @@ Instant AddOffset(Instant end, const Offset& offset, Zone zone) {
 std::string FormatInstant(Instant instant, Zone zone) {
   auto info = zone->get_info(instant);
   date::local_seconds local{(instant + info.offset).time_since_epoch()};
-  return FormatLocalIso(local) + FormatOffset(info.offset);
+  std::string out = FormatLocalIso(local);
+  out += FormatOffset(info.offset);
+  return out;
 }
 
 std::string FormatLocalShort(Instant instant, Zone zone) {

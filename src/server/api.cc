@@ -311,7 +311,13 @@ class Metrics {
   std::map<std::string, Histogram> latency_;
 };
 
-std::string JsonEscape(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string JsonEscape(const std::string& s) {
+  // Route templates, methods and numbers (most of what is logged) need no escaping: skip the library for them.
+  bool plain =
+      std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (plain) return '"' + s + '"';
+  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -1190,7 +1196,15 @@ void Api::Observe(const HttpRequest& request, const HttpResponse& response, doub
 void Api::Log(const std::string& level, const std::string& event,
               const std::vector<std::pair<std::string, std::string>>& fields) {
   auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  std::string line = "{\"ts\":\"" + date::format("%FT%TZ", now) + "\",\"level\":" + JsonEscape(level) +
+  auto day = date::floor<date::days>(now);
+  date::year_month_day ymd(day);
+  date::hh_mm_ss<std::chrono::milliseconds> tod(now - day);
+  char ts[48];
+  std::snprintf(ts, sizeof ts, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
+                static_cast<int>(tod.seconds().count()), static_cast<int>(tod.subseconds().count()));
+  std::string line = "{\"ts\":\"" + std::string(ts) + "\",\"level\":" + JsonEscape(level) +
                      ",\"event\":" + JsonEscape(event);
   for (const auto& [key, value] : fields) line += "," + JsonEscape(key) + ":" + JsonEscape(value);
   line += "}\n";
