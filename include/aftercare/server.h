@@ -35,6 +35,7 @@ struct ServerOptions {
   std::size_t max_header_bytes = 8 * 1024;  // per header value; the URL is limited to the same
   int request_timeout_seconds = 30;
   int max_connections = 4096;    // open client connections at once; lowered to fit the descriptor limit (http.cc)
+  std::size_t plan_cache_size = 1024;  // compiled plans kept for the patient status endpoint; 0: compile each time
   int rate_limit_per_minute = 300;  // per client address, on every token endpoint; 0: no limit
   std::string web_root;          // serve the web pages from this folder; empty: the copies built in (web/)
   Clock clock = SystemNow;

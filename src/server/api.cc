@@ -7,10 +7,12 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -262,6 +264,43 @@ class RateLimiter {
 constexpr std::array<double, 11> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,   0.25,   0.5,   1.0,  2.5};
 
+// Compiled plans of recently asked-about procedures, least recently used dropped first. A plan depends only on
+// what the key holds (the procedure's end, zone, areas and protocol version), so a cached one is never stale.
+class PlanCache {
+ public:
+  explicit PlanCache(std::size_t capacity) : capacity_(capacity) {}
+
+  template <typename Compile>
+  std::shared_ptr<const Plan> Get(const std::string& key, Compile&& compile) {
+    if (capacity_ == 0) return std::make_shared<const Plan>(compile());
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = index_.find(key); it != index_.end()) {
+        order_.splice(order_.begin(), order_, it->second);
+        return it->second->second;
+      }
+    }
+    auto plan = std::make_shared<const Plan>(compile());
+    std::lock_guard lock(mutex_);
+    if (index_.count(key) == 0) {
+      order_.emplace_front(key, plan);
+      index_[key] = order_.begin();
+      if (order_.size() > capacity_) {
+        index_.erase(order_.back().first);
+        order_.pop_back();
+      }
+    }
+    return plan;
+  }
+
+ private:
+  using Entry = std::pair<std::string, std::shared_ptr<const Plan>>;
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::list<Entry> order_;
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+};
+
 class Metrics {
  public:
   void Observe(const std::string& route, const std::string& method, int status, double seconds) {
@@ -383,6 +422,7 @@ struct Api::Impl {
   std::mutex log_mutex;
   std::mutex protocols_mutex;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Protocol>> protocols;
+  PlanCache plans{options.plan_cache_size};
 
   Instant Now() const { return options.clock(); }
 
@@ -406,6 +446,14 @@ struct Api::Impl {
     auto plan = Plan::Compile(protocol, Procedure{record.end, *zone, record.areas});
     if (!plan) throw std::runtime_error("stored procedure: " + plan.error().message);
     return std::move(plan).value();
+  }
+
+  // The procedure's plan from the cache, compiled on a miss.
+  std::shared_ptr<const Plan> CachedPlanOf(const ProcedureRecord& record) {
+    std::string key = std::to_string(record.id) + '|' + record.protocol_id + '|' + record.protocol_version + '|' +
+                      std::to_string(record.end.time_since_epoch().count()) + '|' + record.zone;
+    for (const auto& area : record.areas) key += '|' + area;
+    return plans.Get(key, [&] { return PlanOf(record); });
   }
 
   static Instant ActiveUntil(const Plan& plan) {
@@ -754,7 +802,8 @@ struct Api::Impl {
   HttpResponse PatientStatus(const HttpRequest& request, const std::string& token) {
     auto query = ParseQuery(request.query, {"at"});
     ProcedureRecord record = Patient(token);
-    Plan plan = PlanOf(record);
+    std::shared_ptr<const Plan> cached = CachedPlanOf(record);
+    const Plan& plan = *cached;
     Instant at = ParseAt(query, plan);
     auto answers = plan.Status(at);
     if (!answers) Refuse(400, "invalid_time", answers.error().message);

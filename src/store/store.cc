@@ -750,9 +750,10 @@ class SociStore final : public Store {
     return row.Record();
   }
 
-  // The patient link's lookup, on every patient request: prepared once per session and kept, since preparing it
-  // costs more than running it. A statement the database no longer knows (PostgreSQL reconnected) is prepared
-  // again once.
+  // The patient link's lookup, on every patient request. On SQLite it is prepared once per session and kept, since
+  // preparing it costs more than running it (SQLite connections are never reopened under it). PostgreSQL
+  // sessions are reopened after a lost connection, which would leave a kept statement dangling: there it is
+  // prepared each time.
   struct TokenLookup {
     explicit TokenLookup(soci::session& sql) : st(sql) {
       st.alloc();
@@ -767,33 +768,24 @@ class SociStore final : public Store {
   };
 
   std::optional<ProcedureRecord> LookUpToken(soci::session& sql, const std::string& hash) {
-    for (int attempt = 0;; ++attempt) {
-      TokenLookup* lookup = nullptr;
-      {
-        std::lock_guard lock(token_lookups_mutex_);
-        auto& slot = token_lookups_[&sql];
-        if (!slot) slot = std::make_unique<TokenLookup>(sql);
-        lookup = slot.get();
-      }
-      try {
-        lookup->hash = hash;
-        lookup->row = ProcedureRow{};
-        bool found = lookup->st.execute(true);
-        if (target_.backend == "sqlite3") {
-          // An SQLite statement left unfinished holds its read snapshot: later reads on this connection would not
-          // see newer commits.
-          sqlite_api::sqlite3_reset(static_cast<soci::sqlite3_statement_backend*>(lookup->st.get_backend())->stmt_);
-        }
-        if (!found) return std::nullopt;
-        return lookup->row.Record();
-      } catch (const soci::soci_error&) {
-        {
-          std::lock_guard lock(token_lookups_mutex_);
-          token_lookups_.erase(&sql);
-        }
-        if (attempt > 0 || target_.backend != "postgresql") throw;
-      }
+    if (target_.backend != "sqlite3") {
+      return SelectProcedure(sql, "p.patient_token_hash = :k1 AND p.patient_token_hash = :k2", hash, hash);
     }
+    TokenLookup* lookup = nullptr;
+    {
+      std::lock_guard lock(token_lookups_mutex_);
+      auto& slot = token_lookups_[&sql];
+      if (!slot) slot = std::make_unique<TokenLookup>(sql);
+      lookup = slot.get();
+    }
+    lookup->hash = hash;
+    lookup->row = ProcedureRow{};
+    bool found = lookup->st.execute(true);
+    // An SQLite statement left unfinished holds its read snapshot: later reads on this connection would not see
+    // newer commits.
+    sqlite_api::sqlite3_reset(static_cast<soci::sqlite3_statement_backend*>(lookup->st.get_backend())->stmt_);
+    if (!found) return std::nullopt;
+    return lookup->row.Record();
   }
 
   Target target_;
