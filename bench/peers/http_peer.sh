@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP peer: the patient status endpoint of `aftercare serve` against fastify + better-sqlite3 answering the same
-# endpoint from the same SQLite file, both loaded by wrk from localhost at several connection counts.
+# endpoint (the same body: checked first) from the same SQLite file, both loaded by wrk from localhost at several
+# connection counts.
 # Usage: bench/peers/http_peer.sh BUILD_DIR OUT_DIR   (called by scripts/bench; stops everything it starts)
 set -euo pipefail
 build=$1
@@ -26,12 +27,28 @@ link=$(curl -fsS -X POST "http://127.0.0.1:$ours/api/v1/procedures" -H "Authoriz
   -H 'Content-Type: application/json' \
   -d "{\"reference\": \"B-1\", \"procedure_end\": \"$end\", \"zone\": \"America/New_York\", \"areas\": [\"face\"]}")
 patient=$(echo "$link" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["patient_link"].rstrip("/").split("/")[-1])')
-"$build/bench/engine_verdicts" rules "$end" America/New_York >"$tmp/rules.json"
+"$bin" --json plan --procedure-end "$end" --tz America/New_York --areas face >"$tmp/plan.json"
 
 theirs=$(free_port)
-node "$here/fastify_status.js" "$tmp/aftercare.db" "$theirs" "$tmp/rules.json" &
+node "$here/fastify_status.js" "$tmp/aftercare.db" "$theirs" "$tmp/plan.json" &
 pids+=($!)
 wait_up "http://127.0.0.1:$theirs/api/v1/p/$patient/status"
+
+# Both must answer the same body (all but the moment of asking) before their speed means anything.
+python3 - "http://127.0.0.1:$ours/api/v1/p/$patient/status" "http://127.0.0.1:$theirs/api/v1/p/$patient/status" <<'PY' |
+import json, sys, urllib.request
+bodies = []
+for url in sys.argv[1:]:
+    body = json.load(urllib.request.urlopen(url))
+    bodies.append(body)
+    body.pop("at"), body.pop("hours_since_procedure")
+sizes = [len(json.dumps(b)) for b in bodies]
+if bodies[0] != bodies[1]:
+    print("http_peer: the two servers answer different bodies", file=sys.stderr)
+    sys.exit(1)
+print(f"same body from both (about {sizes[0]} bytes of JSON)")
+PY
+  tee "$out/http_peer_equal.txt"
 
 printf '%-10s %6s %12s %10s %10s\n' server conns req/s p50 p99 | tee "$out/http_peer.txt"
 for conns in 1 16 64; do
