@@ -4,6 +4,7 @@
 #define AFTERCARE_VIEWS_H_
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -24,8 +25,12 @@ nlohmann::json SourcesJson(const Protocol& protocol, const std::vector<std::stri
 nlohmann::json AnswerJson(const Plan& plan, const Answer& answer);
 // {"procedure", "at", "hours_since_procedure", "activities": [AnswerJson...]}.
 nlohmann::json StatusJson(const Plan& plan, Instant at, const std::vector<Answer>& answers);
-// The same as compact JSON text, written without building a document (what the server sends).
-std::string StatusJsonText(const Plan& plan, Instant at, const std::vector<Answer>& answers);
+// The same as compact JSON text, written without building a document (what the server sends). `answers_text`, if
+// given, is AnswersJsonText of the same answers, kept from an earlier call: the answers change only at boundaries.
+std::string StatusJsonText(const Plan& plan, Instant at, const std::vector<Answer>& answers,
+                           std::string_view answers_text = {});
+// The "activities" array of StatusJsonText alone.
+std::string AnswersJsonText(const Plan& plan, const std::vector<Answer>& answers);
 // {"protocol", "procedure", "activities": [{"activity", "label", "segments", "conditional"}], "milestones"}.
 nlohmann::json PlanJson(const Plan& plan);
 // The same as compact JSON text.

@@ -226,13 +226,24 @@ json ProcedureJson(const Plan& plan) {
   });
 }
 
-std::string StatusJsonText(const Plan& plan, Instant at, const std::vector<Answer>& answers) {
+std::string AnswersJsonText(const Plan& plan, const std::vector<Answer>& answers) {
   return Written([&](JsonWriter& w) {
-    w.StartObject();
-    Key(w, "activities");
     w.StartArray();
     for (const auto& answer : answers) WriteAnswer(w, plan, answer);
     w.EndArray();
+  });
+}
+
+std::string StatusJsonText(const Plan& plan, Instant at, const std::vector<Answer>& answers,
+                           std::string_view answers_text) {
+  std::string answers_written;
+  if (answers_text.empty()) {
+    answers_written = AnswersJsonText(plan, answers);
+    answers_text = answers_written;
+  }
+  // The members after "activities", as an object of their own, spliced after the answers' text.
+  std::string rest = Written([&](JsonWriter& w) {
+    w.StartObject();
     Key(w, "at");
     String(w, FormatInstant(at, plan.procedure().zone));
     Key(w, "hours_since_procedure");
@@ -240,6 +251,13 @@ std::string StatusJsonText(const Plan& plan, Instant at, const std::vector<Answe
     WriteProcedureMembers(w, plan);
     w.EndObject();
   });
+  std::string out;
+  out.reserve(answers_text.size() + rest.size() + 16);
+  out += "{\"activities\":";
+  out += answers_text;
+  out += ',';
+  out.append(rest, 1, std::string::npos);
+  return out;
 }
 
 json StatusJson(const Plan& plan, Instant at, const std::vector<Answer>& answers) {

@@ -264,6 +264,33 @@ class RateLimiter {
 constexpr std::array<double, 11> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,   0.25,   0.5,   1.0,  2.5};
 
+// A compiled plan with the text of its last status answers: a patient page asks again and again, and the answers
+// change only at the plan's boundaries, so the same text serves until one activity's segment changes.
+class CachedPlan {
+ public:
+  explicit CachedPlan(Plan plan) : plan_(std::move(plan)) {}
+  const Plan& plan() const { return plan_; }
+
+  // AnswersJsonText(plan, answers), written again only when some answer's segment differs from the last call's.
+  std::string AnswersText(const std::vector<Answer>& answers) const {
+    std::vector<const Segment*> key;
+    key.reserve(answers.size());
+    for (const auto& a : answers) key.push_back(a.segment);
+    std::lock_guard lock(mutex_);
+    if (key != key_) {
+      text_ = AnswersJsonText(plan_, answers);
+      key_ = std::move(key);
+    }
+    return text_;
+  }
+
+ private:
+  Plan plan_;
+  mutable std::mutex mutex_;
+  mutable std::vector<const Segment*> key_;
+  mutable std::string text_;
+};
+
 // Compiled plans of recently asked-about procedures, least recently used dropped first. A plan depends only on
 // what the key holds (the procedure's end, zone, areas and protocol version), so a cached one is never stale.
 class PlanCache {
@@ -271,8 +298,8 @@ class PlanCache {
   explicit PlanCache(std::size_t capacity) : capacity_(capacity) {}
 
   template <typename Compile>
-  std::shared_ptr<const Plan> Get(const std::string& key, Compile&& compile) {
-    if (capacity_ == 0) return std::make_shared<const Plan>(compile());
+  std::shared_ptr<const CachedPlan> Get(const std::string& key, Compile&& compile) {
+    if (capacity_ == 0) return std::make_shared<const CachedPlan>(compile());
     {
       std::lock_guard lock(mutex_);
       if (auto it = index_.find(key); it != index_.end()) {
@@ -280,7 +307,7 @@ class PlanCache {
         return it->second->second;
       }
     }
-    auto plan = std::make_shared<const Plan>(compile());
+    auto plan = std::make_shared<const CachedPlan>(compile());
     std::lock_guard lock(mutex_);
     if (index_.count(key) == 0) {
       order_.emplace_front(key, plan);
@@ -294,7 +321,7 @@ class PlanCache {
   }
 
  private:
-  using Entry = std::pair<std::string, std::shared_ptr<const Plan>>;
+  using Entry = std::pair<std::string, std::shared_ptr<const CachedPlan>>;
   std::size_t capacity_;
   std::mutex mutex_;
   std::list<Entry> order_;
@@ -449,7 +476,7 @@ struct Api::Impl {
   }
 
   // The procedure's plan from the cache, compiled on a miss.
-  std::shared_ptr<const Plan> CachedPlanOf(const ProcedureRecord& record) {
+  std::shared_ptr<const CachedPlan> CachedPlanOf(const ProcedureRecord& record) {
     std::string key = std::to_string(record.id) + '|' + record.protocol_id + '|' + record.protocol_version + '|' +
                       std::to_string(record.end.time_since_epoch().count()) + '|' + record.zone;
     for (const auto& area : record.areas) key += '|' + area;
@@ -802,13 +829,13 @@ struct Api::Impl {
   HttpResponse PatientStatus(const HttpRequest& request, const std::string& token) {
     auto query = ParseQuery(request.query, {"at"});
     ProcedureRecord record = Patient(token);
-    std::shared_ptr<const Plan> cached = CachedPlanOf(record);
-    const Plan& plan = *cached;
+    std::shared_ptr<const CachedPlan> cached = CachedPlanOf(record);
+    const Plan& plan = cached->plan();
     Instant at = ParseAt(query, plan);
     auto answers = plan.Status(at);
     if (!answers) Refuse(400, "invalid_time", answers.error().message);
     // Written as text, not as a document: this is the endpoint every open patient page polls.
-    std::string body = StatusJsonText(plan, at, *answers);
+    std::string body = StatusJsonText(plan, at, *answers, cached->AnswersText(*answers));
     body.pop_back();  // the closing brace: "reminders" sorts after every member written
     body += ",\"reminders\":" + RemindersJson(record).dump() + "}";
     return TextJsonResponse(200, std::move(body));
