@@ -91,48 +91,24 @@ TEST_F(ApiTest, RegistersAndAnswersThePatient) {
 // back again, must answer exactly what the engine says at each moment (procedure end 14:00, sunscreen from 02:00).
 //   14:00 end      23:00 ask          02:00 sunscreen allowed      10:00 ask
 //     |--------------- * ---------------|------------------------------ * ---->
-TEST(ApiStatusCache, AnswersFollowTheBoundariesOfAKeptPlan) {
-  auto dir = std::filesystem::temp_directory_path() / ("aftercare_api_cache_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  auto store = std::move(Store::Open("sqlite:" + (dir / "a.db").string())).value();
-  std::ostringstream log;
-  ServerOptions options;
-  options.clock = [] { return Instant(std::chrono::seconds(1'800'000'000)); };
-  options.log = &log;
-  Api api(*store, BuiltinProtocol(), std::string(BuiltinProtocolText()), options);
-  auto clinic = *store->CreateClinic("Cache", Instant(std::chrono::seconds(1)));
-  auto call = [&](std::string method, std::string path, std::string body, std::string bearer) {
-    HttpRequest r;
-    r.method = std::move(method);
-    auto q = path.find('?');
-    r.path = path.substr(0, q);
-    if (q != std::string::npos) r.query = path.substr(q + 1);
-    r.body = std::move(body);
-    r.content_type = "application/json";
-    if (!bearer.empty()) r.authorization = "Bearer " + bearer;
-    r.client = "127.0.0.1";
-    return api.Handle(r);
-  };
-  auto created = call("POST", "/api/v1/procedures",
+TEST_F(ApiTest, StatusAnswersFollowTheBoundariesOfAKeptPlan) {
+  auto created = Call("POST", "/api/v1/procedures",
                       R"({"reference":"C-1","procedure_end":"2027-01-14T14:00","zone":"Europe/London",)"
                       R"("areas":["face"]})",
-                      clinic.api_token);
+                      clinic_.api_token);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string token = json::parse(created.body)["patient_token"];
-  auto plan = Plan::Compile(BuiltinProtocol(), Procedure{*ParseTime("2027-01-14T14:00", *FindZone("Europe/London")),
-                                                         *FindZone("Europe/London"), {"face"}});
+  Zone london = *FindZone("Europe/London");
+  auto plan = Plan::Compile(BuiltinProtocol(), Procedure{*ParseTime("2027-01-14T14:00", london), london, {"face"}});
   ASSERT_TRUE(plan.ok());
-  std::vector<std::string> moments = {"2027-01-14T23:00", "2027-01-15T10:00", "2027-01-14T23:00", "2027-01-21T10:00"};
-  for (const auto& at : moments) {
-    auto answer = call("GET", "/api/v1/p/" + token + "/status?at=" + at, "", "");
+  for (const std::string at : {"2027-01-14T23:00", "2027-01-15T10:00", "2027-01-14T23:00", "2027-01-21T10:00"}) {
+    auto answer = Call("GET", "/api/v1/p/" + token + "/status?at=" + at);
     ASSERT_EQ(answer.status, 200) << answer.body;
-    Instant instant = *ParseTime(at, plan->procedure().zone);
-    json expected = StatusJson(*plan, instant, *plan->Status(instant));
+    Instant instant = *ParseTime(at, london);
     json got = json::parse(answer.body);
     got.erase("reminders");
-    EXPECT_EQ(got, expected) << "at " << at;
+    EXPECT_EQ(got, StatusJson(*plan, instant, *plan->Status(instant))) << "at " << at;
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ApiTest, BadInputIsA4xxWithAnErrorBody) {
