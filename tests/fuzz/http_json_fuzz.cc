@@ -5,7 +5,10 @@
 //
 // Input: byte 0 picks the endpoint, byte 1 the Content-Type, byte 2 the length of the query string that follows;
 // the rest is the body.
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstddef>
 #include <cstdint>
@@ -66,8 +69,9 @@ constexpr int kRunsPerDatabase = 4096;
 
 class Fixture {
  public:
-  Fixture() : dir_(ScratchRoot() / ("aftercare_http_json_fuzz_" + std::to_string(::getpid()))) {
+  Fixture() : dir_(ScratchRoot() / (kScratchPrefix + std::to_string(::getpid()))) {
     reminders_.public_url = "http://fuzz.example";
+    RemoveStaleScratch();
     Reset();
   }
   ~Fixture() {
@@ -173,6 +177,22 @@ class Fixture {
                  request.content_type.c_str(), request.body.c_str(), response.status, response.body.c_str(),
                  log_.str().c_str());
     std::abort();
+  }
+
+  static constexpr const char* kScratchPrefix = "aftercare_http_json_fuzz_";
+
+  // libFuzzer ends a run without running destructors: remove the folders of earlier runs whose process is gone.
+  static void RemoveStaleScratch() {
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(ScratchRoot(), ignored)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind(kScratchPrefix, 0) != 0) continue;
+      std::string pid = name.substr(std::string_view(kScratchPrefix).size());
+      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+      if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) {
+        std::filesystem::remove_all(entry.path(), ignored);
+      }
+    }
   }
 
   // In memory when the system has /dev/shm: SQLite's checkpoints then cost no disk writes.
