@@ -318,7 +318,8 @@ std::vector<std::pair<OutboxState, std::int64_t>> CountOutbox(Store& store) {
                  OutboxState::kUnsubscribed}) {
     out.emplace_back(s, 0);
   }
-  store.Transact([&](soci::session& sql) {
+  // On a reading session: a count of a large outbox takes a while and must not hold up the writer.
+  store.Read([&](soci::session& sql) {
     std::string state;
     long long count = 0;
     soci::statement st = (sql.prepare << "SELECT state, COUNT(*) FROM notify_outbox GROUP BY state",
