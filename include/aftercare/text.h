@@ -24,6 +24,10 @@ std::vector<std::string> ClosestNames(std::string_view query, const std::vector<
 // "a, b or c"; quoted: "'a', 'b' or 'c'".
 std::string JoinOr(const std::vector<std::string>& items, bool quoted = true);
 
+// `message` on one line: line breaks and other control characters written as escapes ("\\n", "\\x1b"), since a
+// message may quote what the user sent. Tabs stay.
+std::string OneLine(std::string_view message);
+
 // Splits on a single-character separator, trimming spaces; empty items dropped.
 std::vector<std::string> SplitList(std::string_view text, char separator = ',');
 

@@ -8,6 +8,11 @@
 namespace aftercare {
 namespace {
 
+TEST(OneLineTest, EscapesLineBreaksAndControlCharactersButKeepsTabs) {
+  EXPECT_EQ(OneLine("a\nb\rc\x1b[31m\td"), "a\\nb\\rc\\x1b[31m\td");
+  EXPECT_EQ(OneLine("Zürich"), "Zürich");
+}
+
 TEST(EditDistanceWithinTest, IsTheDistanceUpToTheLimit) {
   EXPECT_EQ(EditDistanceWithin("gym", "gim", 2), 1u);
   EXPECT_EQ(EditDistanceWithin("Sauna", "sauna", 0), 0u);

@@ -60,24 +60,6 @@ HttpResponse TextJsonResponse(int status, std::string body) {
   return r;
 }
 
-// A message quotes what the user sent, which may hold line breaks: escape control characters to keep it one line.
-std::string OneLine(const std::string& message) {
-  std::string out;
-  for (char c : message) {
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(c));
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message) {
   return JsonResponse(status, json{{"error", {{"code", code}, {"message", OneLine(message)}}}});

@@ -191,5 +191,10 @@ TEST(CliHelp, ExitsZero) {
   EXPECT_NE(r.out.find("plan"), std::string::npos);
 }
 
+TEST(CliErrors, ALineBreakInWhatWasTypedStaysOnOneLine) {
+  RunResult r = RunAftercare({"status", "--procedure-end", "2026-11-28T14:00", "--tz", "Europe/\nLondon"});
+  ExpectBadInput(r, "Europe/\\nLondon");
+}
+
 }  // namespace
 }  // namespace aftercare

@@ -2,6 +2,7 @@
 #include <exception>
 #include <iostream>
 
+#include "aftercare/text.h"
 #include "checks_commands.h"
 #include "cli.h"
 #include "interop_commands.h"
@@ -29,13 +30,13 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::string message = e.what();
     if (message.empty()) message = "invalid command line";
-    std::cerr << "aftercare: error: " << message << " (run 'aftercare --help' for usage)\n";
+    std::cerr << "aftercare: error: " << aftercare::OneLine(message) << " (run 'aftercare --help' for usage)\n";
     return kExitBadInput;
   }
   try {
     return cli.action ? cli.action() : kExitOk;
   } catch (const BadInput& e) {
-    std::cerr << "aftercare: error: " << e.message << "\n";
+    std::cerr << "aftercare: error: " << aftercare::OneLine(e.message) << "\n";
     return kExitBadInput;
   } catch (const std::exception& e) {
     std::cerr << "aftercare: internal error: " << e.what() << "\n";
