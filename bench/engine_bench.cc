@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "aftercare/calendar.h"
 #include "aftercare/checks.h"
 #include "aftercare/engine.h"
 
@@ -98,6 +99,53 @@ void BM_ResolvePlainWordsRandom(benchmark::State& state) {
   ResolveLoop(state, question);
 }
 BENCHMARK(BM_ResolvePlainWordsRandom)->Arg(200)->Arg(8192);
+
+// One medicine by brand name, through ingredients and class to the verdict at an instant.
+void BM_CheckMedicineBrand(benchmark::State& state) {
+  Plan plan = CitPlan();
+  auto instants = Instants(plan, 4096);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto answer = CheckMedicine(MedicineLexicon::Builtin(), plan, "Advil", instants[i++ & 4095]);
+    benchmark::DoNotOptimize(answer);
+  }
+}
+BENCHMARK(BM_CheckMedicineBrand);
+
+// A serum's full INCI list (24 ingredients, one exfoliant) scanned at an instant.
+void BM_CheckIngredientList(benchmark::State& state) {
+  Plan plan = CitPlan();
+  auto instants = Instants(plan, 4096);
+  const std::string inci =
+      "Aqua (Water), Glycerin, Niacinamide, Butylene Glycol, Propanediol, Sodium Hyaluronate, Panthenol, "
+      "Salicylic Acid, Allantoin, Ceramide NP, Ceramide AP, Ceramide EOP, Phytosphingosine, Cholesterol, "
+      "Sodium Lauroyl Lactylate, Carbomer, Xanthan Gum, Tocopherol, Centella Asiatica Extract, Madecassoside, "
+      "Phenoxyethanol, Ethylhexylglycerin, Sodium Hydroxide, Disodium EDTA";
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto answer = CheckIngredients(IngredientLexicon::Builtin(), plan, inci, instants[i++ & 4095]);
+    benchmark::DoNotOptimize(answer);
+  }
+}
+BENCHMARK(BM_CheckIngredientList);
+
+// What `aftercare ics` and GET .../plan.ics do for one procedure: compile its plan, then write the calendar.
+void BM_PlanAndIcs(benchmark::State& state) {
+  Procedure procedure;
+  procedure.zone = FindZone("America/New_York").value();
+  procedure.end = ParseTime("2026-11-28T14:00", procedure.zone).value();
+  procedure.areas = {"face", "periorbital"};
+  CalendarOptions options;
+  options.procedure_id = DeriveProcedureId(procedure);
+  options.now = procedure.end;
+  for (auto _ : state) {
+    auto plan = Plan::Compile(BuiltinProtocol(), procedure);
+    auto ics = CalendarIcs(*plan, options);
+    if (!ics) state.SkipWithError(ics.error().message.c_str());
+    benchmark::DoNotOptimize(ics);
+  }
+}
+BENCHMARK(BM_PlanAndIcs);
 
 }  // namespace
 }  // namespace aftercare
