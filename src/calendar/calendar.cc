@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -134,6 +135,21 @@ Result<PatientZone> LoadZone(Zone zone, Instant from) {
   vtz.release();  // now owned by out.zone
   out.tzid = name;
   return out;
+}
+
+// The zone's VTIMEZONE from the start of the year that holds `from` on, kept across calls: building it and letting
+// libical work out its changes costs far more than the rest of a calendar, and a zone's history does not change
+// while the process runs. At most one entry per zone and year. Caller holds LibicalMutex().
+Result<const PatientZone*> KeptZone(Zone zone, Instant from) {
+  static std::map<std::pair<std::string, int>, std::unique_ptr<PatientZone>> kept;
+  date::year_month_day ymd(date::floor<date::days>(from));
+  auto key = std::pair(zone->name(), static_cast<int>(ymd.year()));
+  if (auto it = kept.find(key); it != kept.end()) return it->second.get();
+  Instant year_start{date::sys_days(ymd.year() / date::January / 1).time_since_epoch()};
+  auto loaded = LoadZone(zone, year_start);
+  if (!loaded) return loaded.error();
+  if (kept.size() >= 1024) kept.clear();
+  return (kept[key] = std::make_unique<PatientZone>(std::move(loaded).value())).get();
 }
 
 // One event's start: local time with TZID where that wall-clock time is unambiguous in the zone, else UTC (RFC 5545
@@ -301,9 +317,9 @@ Result<ComponentPtr> BuildCalendar(const Plan& plan, const CalendarOptions& opti
   const Procedure& procedure = plan.procedure();
   Zone zone = procedure.zone;
   // The VTIMEZONE covers a year before the procedure on, so clients showing it in another zone still agree.
-  auto zone_result = LoadZone(zone, procedure.end - date::days(366));
+  auto zone_result = KeptZone(zone, procedure.end - date::days(366));
   if (!zone_result) return zone_result.error();
-  const PatientZone& pz = *zone_result;
+  const PatientZone& pz = **zone_result;
 
   ComponentPtr calendar(icalcomponent_new(ICAL_VCALENDAR_COMPONENT));
   icalcomponent* cal = calendar.get();
