@@ -18,7 +18,6 @@ import json
 import os
 import random
 import resource
-import shutil
 import socket
 import sqlite3
 import string
@@ -159,10 +158,7 @@ class AbuseTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.server.stop()
-        logs = cls.server.logs()
-        shutil.rmtree(cls.folder, ignore_errors=True)
-        assert code == 0, f"serve exited {code} on SIGTERM"
+        logs = cls.server.stop_and_clean_up(cls.folder)
         assert '"level":"error"' not in logs, "the server logged an error: " + \
             next(line for line in logs.splitlines() if '"level":"error"' in line)
 

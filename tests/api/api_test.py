@@ -81,6 +81,14 @@ class Server:
         with open(self.log_path) as f:
             return f.read()
 
+    def stop_and_clean_up(self, folder):
+        """Stops the server, removes `folder`, checks it exited 0 on SIGTERM and returns its log."""
+        code = self.stop()
+        logs = self.logs()
+        shutil.rmtree(folder, ignore_errors=True)
+        assert code == 0, f"serve exited {code} on SIGTERM"
+        return logs
+
 
 def call(base, method, path, body=None, token=None, headers=None, raw=None):
     """(status, headers, parsed JSON or text)."""
@@ -126,10 +134,7 @@ class ApiTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.server.stop()
-        logs = cls.server.logs()
-        shutil.rmtree(cls.folder, ignore_errors=True)
-        assert code == 0, f"serve exited {code} on SIGTERM"
+        logs = cls.server.stop_and_clean_up(cls.folder)
         # No patient data in the logs: tokens, references, names, contacts.
         for secret in [cls.a1["patient_token"], cls.b1["patient_token"], "A-001", "B-001", "Alice", "Bob",
                        "alice@example.org", cls.clinic_a["api_token"]]:
