@@ -129,8 +129,6 @@ int UnsubscribePatient(Store& store, Id procedure_id, Instant now);
 Result<int> UnsubscribeByToken(Store& store, std::string_view token, Instant now);
 // Whether an unsubscribe link's token is one the outbox issued (changes nothing; for a confirmation page).
 bool UnsubscribeTokenKnown(Store& store, std::string_view token);
-// Whether the patient of a procedure unsubscribed.
-bool Unsubscribed(Store& store, Id procedure_id);
 // Rows of the whole outbox in each state (every state present, 0 if none), e.g. for /metrics.
 std::vector<std::pair<OutboxState, std::int64_t>> CountOutbox(Store& store);
 // The clinic's outbox rows, newest due first; only a procedure's or only one state if given. limit 1..1000.

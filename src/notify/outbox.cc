@@ -300,18 +300,6 @@ bool UnsubscribeTokenKnown(Store& store, std::string_view token) {
   return known;
 }
 
-bool Unsubscribed(Store& store, Id procedure_id) {
-  bool out = false;
-  store.Read([&](soci::session& sql) {
-    long long id = procedure_id, found = 0;
-    sql << "SELECT o.patient_id FROM notify_optout o JOIN procedure_record p ON p.patient_id = o.patient_id "
-           "WHERE p.id = :i",
-        soci::use(id), soci::into(found);
-    out = sql.got_data();
-  });
-  return out;
-}
-
 std::vector<std::pair<OutboxState, std::int64_t>> CountOutbox(Store& store) {
   std::vector<std::pair<OutboxState, std::int64_t>> out;
   for (auto s : {OutboxState::kPending, OutboxState::kSent, OutboxState::kFailed, OutboxState::kCancelled,

@@ -299,7 +299,7 @@ TEST_F(OutboxTest, StaffCancelAndPatientUnsubscribeWithdrawPendingReminders) {
   auto withdrawn = UnsubscribeByToken(*store_, token, kEnd);
   ASSERT_TRUE(withdrawn.ok());
   EXPECT_EQ(*withdrawn, static_cast<int>(rows.size()));
-  EXPECT_TRUE(Unsubscribed(*store_, b->procedure.id));
+  EXPECT_TRUE(store_->FindProcedure(b->procedure.clinic_id, b->procedure.id)->reminders_stopped);
 
   std::vector<FakeChannel*> fakes;
   auto d = MakeDispatcher(&fakes);
